@@ -1,0 +1,54 @@
+"""The one frozen pydantic base for everything the ledger persists, and the event base."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    """Immutable, strict about unknown fields, timezone-aware datetimes only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LedgerEvent(Frozen):
+    """A fact appended to an aggregate's sequence.
+
+    `timestamp` is the instant the ledger recorded the fact (`recorded_at`); `occurred_at` is when
+    it happened in the world (the blood draw, the dispense). Rules read `occurred_at`; audit
+    queries "as the ledger knew it at T" read `timestamp`.
+    """
+
+    originator_id: UUID
+    """The aggregate the fact belongs to (uuid5 of the program ID)."""
+    originator_version: int
+    """Position of the fact in its aggregate's sequence, from 1."""
+    timestamp: AwareDatetime
+    """When the ledger recorded the fact (server clock, or the command's `at` under the event
+    clock)."""
+    occurred_at: AwareDatetime
+    """When the fact happened."""
+    event_id: UUID = Field(default_factory=uuid4)
+    """Unique ID of this event, for downstream de-duplication."""
+    actor: str = "batch"
+    """Who submitted the command that caused the fact."""
+    command_id: str | None = None
+    """The client's idempotency key, when it sent one."""
+
+    class_version: ClassVar[int] = 1
+    """Schema version of the event class; stored events of older versions are upcast with the
+    class's `upcast_vN_vM(state)` static methods when read."""
+
+    @property
+    def recorded_at(self) -> datetime:
+        """When the ledger recorded the fact."""
+        return self.timestamp
+
+    @property
+    def type_name(self) -> str:
+        """The past-tense name of the fact, e.g. `PregnancyTestRecorded`."""
+        return type(self).__name__

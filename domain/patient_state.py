@@ -1,0 +1,177 @@
+"""The patient aggregate's state: everything the rules read, folded from the patient's events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from domain.base import Frozen
+from domain.forms import ReproductiveFacts
+from domain.values import (
+    CapsuleReturnPlace,
+    CounselingTopic,
+    Method,
+    PregnancyResolution,
+    RiskCategory,
+    Sex,
+    TestResult,
+)
+
+
+class Enrollment(Frozen):
+    """One enrollment of the patient (re-enrollment after E6 starts a new one)."""
+
+    number: int
+    enrolled_at: datetime
+    prescriber_id: str
+
+
+class PregnancyTest(Frozen):
+    """A recorded pregnancy test (T1-T3, T6-T8)."""
+
+    collected_at: datetime
+    result: TestResult
+    sensitivity_miu_per_ml: float
+    recorded_at: datetime
+
+
+class Survey(Frozen):
+    """A patient survey (S2, S3), belonging to one enrollment."""
+
+    completed_at: datetime
+    compliant: bool
+    enrollment: int
+
+
+class Contraception(Frozen):
+    """The patient's whole current regimen (C1-C4); each record replaces the previous."""
+
+    abstinence: bool
+    methods: tuple[Method, ...]
+    started_on: date
+    hormonal_contraindicated: bool
+
+
+class AuthorizationStatus(StrEnum):
+    """Where an authorization number stands (A4)."""
+
+    ISSUED = "issued"
+    CONFIRMED = "confirmed"
+    VOIDED = "voided"
+
+
+class Authorization(Frozen):
+    """An issued authorization number."""
+
+    number: str
+    prescriber_id: str
+    issued_at: datetime
+    expires_at: datetime
+    risk_category: RiskCategory
+    days_supply: int
+    initial: bool
+    enrollment: int
+    status: AuthorizationStatus = AuthorizationStatus.ISSUED
+
+
+class ConfirmationStatus(StrEnum):
+    """Where a dispense confirmation number stands (A4)."""
+
+    OPEN = "open"
+    DISPENSED = "dispensed"
+    VOIDED = "voided"
+
+
+class Confirmation(Frozen):
+    """A dispense confirmation number given to a pharmacy (D1)."""
+
+    number: str
+    authorization_number: str
+    pharmacy_id: str
+    confirmed_at: datetime
+    days_supply: int
+    status: ConfirmationStatus = ConfirmationStatus.OPEN
+
+
+class Dispense(Frozen):
+    """A recorded dispense (therapy start for T4, M1, E6)."""
+
+    confirmation_number: str
+    pharmacy_id: str
+    dispensed_at: datetime
+    capsules: int
+    enrollment: int
+    medication_guide_provided: bool
+    counseled: bool
+
+
+class PregnancyReport(Frozen):
+    """A suspected pregnancy (T7, M2)."""
+
+    suspected_on: date
+    reported_to_medwatch: bool
+    reported_to_rems: bool
+    recorded_at: datetime
+    resolution: PregnancyResolution | None = None
+    resolved_on: date | None = None
+
+
+class PatientState(Frozen):
+    """Current state of one patient, as the rules need it. No name, address or phone here."""
+
+    id: UUID
+    version: int
+    patient_id: str
+    sex: Sex
+    date_of_birth: date
+    diagnosis_icd10: str
+    prescriber_id: str
+    """The prescriber of record (P5)."""
+    enrollments: tuple[Enrollment, ...] = ()
+    facts: ReproductiveFacts | None = None
+    frp_since: datetime | None = None
+    """When the patient last became a female of reproductive potential by a recorded fact
+    (enrollment or an R3 change); prescriptions are initial until a dispense after it."""
+    counseling_topics: frozenset[CounselingTopic] = frozenset()
+    contraception: Contraception | None = None
+    tests: tuple[PregnancyTest, ...] = ()
+    surveys: tuple[Survey, ...] = ()
+    authorizations: tuple[Authorization, ...] = ()
+    confirmations: tuple[Confirmation, ...] = ()
+    dispenses: tuple[Dispense, ...] = ()
+    pregnancy_reports: tuple[PregnancyReport, ...] = ()
+    positive_test_open_since: datetime | None = None
+    """Set by a positive test; cleared only by resolving the pregnancy (T7)."""
+    abnormalities: tuple[datetime, ...] = ()
+    """Recording instants of menstrual abnormalities (T8)."""
+    discontinued_on: date | None = None
+    cbcs: tuple[datetime, ...] = ()
+    capsule_returns: tuple[tuple[int, CapsuleReturnPlace, datetime], ...] = ()
+
+    @property
+    def enrollment(self) -> Enrollment:
+        """The current (latest) enrollment."""
+        return self.enrollments[-1]
+
+    def authorization(self, number: str) -> Authorization | None:
+        """The patient's authorization with that number, if any."""
+        return next((a for a in self.authorizations if a.number == number), None)
+
+    def confirmation(self, number: str) -> Confirmation | None:
+        """The patient's confirmation with that number, if any."""
+        return next((c for c in self.confirmations if c.number == number), None)
+
+    def dispenses_in_current_enrollment(self) -> tuple[Dispense, ...]:
+        """Dispenses recorded since the current enrollment began."""
+        return tuple(d for d in self.dispenses if d.enrollment == self.enrollment.number)
+
+    @property
+    def open_pregnancy_reports(self) -> tuple[PregnancyReport, ...]:
+        """Pregnancy reports not yet resolved by compliance."""
+        return tuple(r for r in self.pregnancy_reports if r.resolution is None)
+
+    @property
+    def pregnancy_open(self) -> bool:
+        """A positive test or an unresolved suspected pregnancy (T7 applies to females)."""
+        return self.positive_test_open_since is not None or bool(self.open_pregnancy_reports)
