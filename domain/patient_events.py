@@ -25,6 +25,7 @@ from domain.values import (
     Language,
     Method,
     PregnancyResolution,
+    RiskCategory,
     Sex,
     TestResult,
 )
@@ -59,18 +60,21 @@ class PatientEnrolled(PatientEvent):
     signatures: Signatures
     enrollment: int
     """1 for the first enrollment, then 2, 3... on re-enrollment after E6."""
-    frp: bool
-    """Whether the patient was of reproductive potential when enrolled."""
+    risk_category: RiskCategory
+    """The category derived from the form's facts on the enrollment date (R1, R2)."""
 
     def apply(self, state: PatientState | None) -> PatientState:
         enrollment = Enrollment(
-            number=self.enrollment, enrolled_at=self.occurred_at, prescriber_id=self.prescriber_id
+            number=self.enrollment,
+            enrolled_at=self.occurred_at,
+            prescriber_id=self.prescriber_id,
+            risk_category=self.risk_category,
         )
         common = {
             "version": self.originator_version,
             "prescriber_id": self.prescriber_id,
             "facts": self.facts,
-            "frp_since": self.occurred_at if self.frp else None,
+            "frp_since": self.occurred_at if self.risk_category.is_frp else None,
             "counseling_topics": frozenset(),
             "surveys": (),
         }

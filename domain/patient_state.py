@@ -25,6 +25,8 @@ class Enrollment(Frozen):
     number: int
     enrolled_at: datetime
     prescriber_id: str
+    risk_category: RiskCategory
+    """The category derived from the form when it was accepted."""
 
 
 class PregnancyTest(Frozen):

@@ -61,9 +61,10 @@ class CommandReceipt(Frozen):
 
 
 class CommandReceived(LedgerEvent):
-    """A command with a `command_id` was decided; repeating it returns this result."""
+    """A command with a `command_id` was decided; repeating it returns this result.
 
-    command_id: str
+    Its aggregate ID is uuid5 of the `command_id` (the base event's field)."""
+
     command: str
     result: dict[str, Any]
 
@@ -72,7 +73,7 @@ class CommandReceived(LedgerEvent):
         return CommandReceipt(
             id=self.originator_id,
             version=self.originator_version,
-            command_id=self.command_id,
+            command_id=self.command_id or "",
             result=self.result,
         )
 

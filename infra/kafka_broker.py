@@ -35,14 +35,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
 
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
+with warnings.catch_warnings():
+    # kafka-python 3.0.x loads its protocol schemas at import time through
+    # importlib.resources.read_text/open_text, deprecated on Python 3.11+; under the test
+    # suite's filterwarnings=error that would make the import itself fail.
+    warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
 
 __all__ = [
     "CACHE_ENV",
@@ -516,7 +522,6 @@ class KafkaBroker:
         cmd = [
             _java(),
             "-Xmx128m",
-            f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
             "-cp",
             f"{libs}/*",
             "kafka.tools.StorageTool",

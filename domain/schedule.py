@@ -1,0 +1,95 @@
+"""What is due next for a patient (T4, T5, S3, A2, M1): the eligibility answer's `next_due`.
+
+Tracked rules: they do not block by themselves; the work queues of compliance staff read them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.calendar import add_days, add_months, day_of
+from domain.categories import category_of
+from domain.patient_state import AuthorizationStatus, ConfirmationStatus, PatientState
+from domain.rules.context import DecisionTime
+from domain.rules.pregnancy_tests import last_sensitive_negative
+from domain.rules.surveys import latest_survey
+from domain.values import DEL_5Q_MDS_ICD10, Menstruation, RiskCategory
+
+FIRST_WEEKS_OF_WEEKLY_TESTS = 4
+FIRST_WEEKS_OF_WEEKLY_CBC = 8
+
+
+def therapy_started_on(patient: PatientState, at: DecisionTime) -> date | None:
+    """The first dispense of the current enrollment (therapy start)."""
+    dispenses = patient.dispenses_in_current_enrollment()
+    return day_of(dispenses[0].dispensed_at, at.tz) if dispenses else None
+
+
+def next_pregnancy_test(patient: PatientState, at: DecisionTime) -> date | None:
+    """T4: weekly in the first 4 weeks of use; T5: every 4 weeks, or 2 with irregular menses."""
+    if not category_of(patient, at.day, at.ruleset).is_frp:
+        return None
+    started = therapy_started_on(patient, at)
+    last = last_sensitive_negative(patient, at)
+    if started is None or last is None:
+        return at.day
+    last_day = day_of(last.collected_at, at.tz)
+    if last_day < add_days(started, 7 * FIRST_WEEKS_OF_WEEKLY_TESTS):
+        return add_days(last_day, 7)
+    irregular = patient.facts is not None and patient.facts.menstruation is Menstruation.IRREGULAR
+    return add_days(last_day, 14 if irregular else 28)
+
+
+def next_survey(patient: PatientState, at: DecisionTime) -> date | None:
+    """S3: the day the latest survey stops being current (S2: today, before the first one)."""
+    category = category_of(patient, at.day, at.ruleset)
+    survey = latest_survey(patient, at)
+    if survey is None:
+        return (
+            None if not category.is_female and therapy_started_on(patient, at) is None else at.day
+        )
+    done = day_of(survey.completed_at, at.tz)
+    if category is RiskCategory.ADULT_FEMALE_NOT_REPRODUCTIVE_POTENTIAL:
+        return add_months(done, at.ruleset.s3_fnrp_months)
+    return add_days(done, at.ruleset.s3_monthly_days)
+
+
+def next_cbc(patient: PatientState, at: DecisionTime) -> date | None:
+    """M1 (del 5q MDS): weekly for the first 8 weeks of therapy, then at least monthly."""
+    started = therapy_started_on(patient, at)
+    if patient.diagnosis_icd10 != DEL_5Q_MDS_ICD10 or started is None:
+        return None
+    cbcs = [day_of(c, at.tz) for c in patient.cbcs if c <= at.now]
+    last = max(cbcs, default=started)
+    if last < add_days(started, 7 * FIRST_WEEKS_OF_WEEKLY_CBC):
+        return add_days(last, 7)
+    return add_months(last, 1)
+
+
+def open_authorization_expiry(patient: PatientState) -> str | None:
+    """When the patient's open supply (authorization not yet dispensed) expires."""
+    dispensed = {
+        c.authorization_number
+        for c in patient.confirmations
+        if c.status is not ConfirmationStatus.OPEN
+    }
+    open_ones = [
+        a
+        for a in patient.authorizations
+        if a.status is not AuthorizationStatus.VOIDED and a.number not in dispensed
+    ]
+    return open_ones[-1].expires_at.isoformat() if open_ones else None
+
+
+def next_due(patient: PatientState, at: DecisionTime) -> dict[str, str | None]:
+    """The next date each tracked obligation falls due (ISO dates; None = not applicable)."""
+
+    def iso(day: date | None) -> str | None:
+        return day.isoformat() if day else None
+
+    return {
+        "pregnancy_test": iso(next_pregnancy_test(patient, at)),
+        "patient_survey": iso(next_survey(patient, at)),
+        "authorization_expires": open_authorization_expiry(patient),
+        "cbc": iso(next_cbc(patient, at)),
+    }

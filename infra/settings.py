@@ -1,0 +1,108 @@
+"""Settings from the environment (DESIGN.md, "Settings"), and the event store's configuration.
+
+Settings, not imports, choose SQLite or PostgreSQL: `REMS_DATABASE_URL` becomes the
+eventsourcing environment (`PERSISTENCE_MODULE` and its keys) here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from infra.transcoding import MAPPER_TOPIC, TRANSCODER_TOPIC
+
+DEFAULT_DATABASE_URL = "sqlite:///rems.db"
+DEFAULT_TIMEZONE = "America/New_York"
+
+
+class ClockMode(StrEnum):
+    """`system`: decisions happen now. `event`: each command's `at` is now (simulations)."""
+
+    SYSTEM = "system"
+    EVENT = "event"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the ledger cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ledger's settings."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    clock: ClockMode = ClockMode.SYSTEM
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    kafka_bootstrap: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `REMS_DATABASE_URL`, `REMS_CLOCK`, `REMS_TIMEZONE`, `REMS_KAFKA_BOOTSTRAP`."""
+        env = os.environ if environ is None else environ
+        clock_name = env.get("REMS_CLOCK", ClockMode.SYSTEM.value)
+        try:
+            clock = ClockMode(clock_name)
+        except ValueError:
+            msg = f"REMS_CLOCK must be 'system' or 'event', not {clock_name!r}"
+            raise SettingsError(msg) from None
+        zone = env.get("REMS_TIMEZONE", DEFAULT_TIMEZONE)
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"REMS_TIMEZONE {zone!r} is not a known IANA time zone"
+            raise SettingsError(msg) from None
+        url = env.get("REMS_DATABASE_URL", DEFAULT_DATABASE_URL)
+        event_store_env(url)  # validates the URL early
+        return cls(
+            database_url=url,
+            clock=clock,
+            timezone=tz,
+            kafka_bootstrap=env.get("REMS_KAFKA_BOOTSTRAP") or None,
+        )
+
+    def event_store_env(self) -> dict[str, str]:
+        """The eventsourcing environment for this database URL."""
+        return event_store_env(self.database_url)
+
+
+def event_store_env(database_url: str) -> dict[str, str]:
+    """Translate `sqlite:///PATH` or `postgresql://USER[:PW]@HOST:PORT/DB` to eventsourcing keys."""
+    parts = urlsplit(database_url)
+    common = {"MAPPER_TOPIC": MAPPER_TOPIC, "TRANSCODER_TOPIC": TRANSCODER_TOPIC}
+    if parts.scheme == "sqlite":
+        path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else ""
+        if not path:
+            msg = f"REMS_DATABASE_URL {database_url!r}: expected sqlite:///PATH"
+            raise SettingsError(msg)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            **common,
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    if parts.scheme in ("postgresql", "postgres"):
+        if not parts.hostname or not parts.path.strip("/") or not parts.username:
+            msg = (
+                f"REMS_DATABASE_URL {database_url!r}: expected "
+                "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+            )
+            raise SettingsError(msg)
+        return {
+            **common,
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.strip("/"),
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+    msg = f"REMS_DATABASE_URL {database_url!r}: the scheme must be sqlite or postgresql"
+    raise SettingsError(msg)

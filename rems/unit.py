@@ -1,0 +1,111 @@
+"""One command's unit of work: what it read, what it will append, and when it happens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from domain.base import LedgerEvent
+from domain.participants import ParticipantState
+from domain.patient_state import PatientState
+from domain.registry import NumberClaim, aggregate_id
+from domain.rules.context import DecisionTime
+from rems.errors import NotFound, RemsError
+
+if TYPE_CHECKING:
+    from rems.ledger import Ledger
+
+E = TypeVar("E", bound=LedgerEvent)
+
+
+@dataclass
+class Outcome:
+    """A handler's answer: the result payload, or the error (a denial still appends events)."""
+
+    payload: dict[str, Any] = field(default_factory=dict)
+    error: RemsError | None = None
+
+
+@dataclass
+class Unit:
+    """Reads aggregates for one command and collects the events it decides to append."""
+
+    ledger: Ledger
+    at: DecisionTime
+    actor: str
+    command_id: str | None
+    pending: list[LedgerEvent] = field(default_factory=list)
+    _versions: dict[UUID, int] = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        """The instant of the command."""
+        return self.at.now
+
+    def patient(self, patient_id: str) -> PatientState | None:
+        """The patient's current state, or None if never enrolled."""
+        return self.ledger.patient_state(patient_id)
+
+    def enrolled_patient(self, patient_id: str) -> PatientState:
+        """The patient's state; `not_found` when the patient was never enrolled."""
+        patient = self.patient(patient_id)
+        if patient is None:
+            msg = f"Patient {patient_id} is not enrolled in the REMS."
+            raise NotFound(msg)
+        return patient
+
+    def prescriber(self, prescriber_id: str) -> ParticipantState | None:
+        """The prescriber's state, or None if never registered."""
+        return self.ledger.participant_state("prescriber", prescriber_id)
+
+    def pharmacy(self, pharmacy_id: str) -> ParticipantState | None:
+        """The pharmacy's state, or None if never certified."""
+        return self.ledger.participant_state("pharmacy", pharmacy_id)
+
+    def claim(self, kind: str, number: str) -> NumberClaim:
+        """Who a number belongs to; `not_found` for an unknown number."""
+        claim = self.ledger.claim(kind, number)
+        if claim is None:
+            msg = f"No {kind} number {number} exists."
+            raise NotFound(msg)
+        return claim
+
+    def record(
+        self,
+        event_class: type[E],
+        originator_id: UUID,
+        current_version: int,
+        occurred_at: datetime | None = None,
+        **fields: Any,
+    ) -> E:
+        """Create the next event of an aggregate (after `current_version` and any pending)."""
+        version = self._versions.get(originator_id, current_version) + 1
+        self._versions[originator_id] = version
+        event = event_class(
+            originator_id=originator_id,
+            originator_version=version,
+            timestamp=self.now,
+            occurred_at=occurred_at or self.now,
+            actor=self.actor,
+            command_id=self.command_id,
+            **fields,
+        )
+        self.pending.append(event)
+        return event
+
+    def record_on_patient(
+        self,
+        event_class: type[E],
+        patient: PatientState,
+        occurred_at: datetime | None = None,
+        **fields: Any,
+    ) -> E:
+        """Append a fact to a patient's aggregate."""
+        return self.record(event_class, patient.id, patient.version, occurred_at, **fields)
+
+    @staticmethod
+    def patient_aggregate_id(patient_id: str) -> UUID:
+        """The patient's deterministic aggregate ID."""
+        return aggregate_id("patient", patient_id)

@@ -1,0 +1,65 @@
+"""Shared fixtures: a ledger per test on SQLite (and on the real PostgreSQL where asked)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from infra.settings import ClockMode, Settings
+from rems.ledger import Ledger
+from tests.fixtures_postgres import fresh_postgres_url, postgres_url  # noqa: F401
+from tests.program import TZ, Program
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def make_ledger(url: str) -> Ledger:
+    """A ledger on the given database, event clock, program zone New York."""
+    return Ledger(Settings(database_url=url, clock=ClockMode.EVENT, timezone=TZ))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for one test."""
+    return f"sqlite:///{tmp_path / 'rems.db'}"
+
+
+@pytest.fixture
+def ledger(sqlite_url: str) -> Iterator[Ledger]:
+    """A ledger on a fresh SQLite file."""
+    app = make_ledger(sqlite_url)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def program(ledger: Ledger) -> Program:
+    """A program driver with DR1 and PH1 certified, clock at 2026-03-01 09:00 New York."""
+    return Program(ledger).participants()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend: SQLite, and the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'rems.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
+@pytest.fixture
+def any_ledger(backend_url: str) -> Iterator[Ledger]:
+    """A ledger on each backend in turn."""
+    app = make_ledger(backend_url)
+    yield app
+    app.close()
