@@ -25,9 +25,9 @@ from domain.values import (
     Language,
     Method,
     PregnancyResolution,
+    PregnancyTestResult,
     RiskCategory,
     Sex,
-    TestResult,
 )
 
 
@@ -145,7 +145,7 @@ class ContraceptionRecorded(PatientEvent):
 class PregnancyTestRecorded(PatientEvent):
     """A pregnancy test result; `occurred_at` is when the sample was collected."""
 
-    result: TestResult
+    result: PregnancyTestResult
     sensitivity_miu_per_ml: float
 
     def fold(self, state: PatientState) -> PatientState:
@@ -156,7 +156,7 @@ class PregnancyTestRecorded(PatientEvent):
             recorded_at=self.timestamp,
         )
         update: dict[str, object] = {"tests": (*state.tests, test)}
-        if self.result is TestResult.POSITIVE and state.positive_test_open_since is None:
+        if self.result is PregnancyTestResult.POSITIVE and state.positive_test_open_since is None:
             update["positive_test_open_since"] = self.occurred_at
         return state.model_copy(update=update)
 

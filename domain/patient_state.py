@@ -13,9 +13,9 @@ from domain.values import (
     CounselingTopic,
     Method,
     PregnancyResolution,
+    PregnancyTestResult,
     RiskCategory,
     Sex,
-    TestResult,
 )
 
 
@@ -33,7 +33,7 @@ class PregnancyTest(Frozen):
     """A recorded pregnancy test (T1-T3, T6-T8)."""
 
     collected_at: datetime
-    result: TestResult
+    result: PregnancyTestResult
     sensitivity_miu_per_ml: float
     recorded_at: datetime
 

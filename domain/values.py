@@ -55,7 +55,7 @@ class Channel(StrEnum):
     TELEPHONE = "telephone"
 
 
-class TestResult(StrEnum):
+class PregnancyTestResult(StrEnum):
     """Result of a pregnancy test."""
 
     NEGATIVE = "negative"

@@ -21,8 +21,8 @@ from domain.values import (
     Menstruation,
     Method,
     PregnancyResolution,
+    PregnancyTestResult,
     Sex,
-    TestResult,
 )
 
 ProgramId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -154,7 +154,7 @@ class RecordPregnancyTest(Command):
     command: Literal["record_pregnancy_test"]
     patient_id: ProgramId
     collected_at: AwareDatetime
-    result: TestResult
+    result: PregnancyTestResult
     sensitivity_miu_per_ml: Annotated[float, Field(gt=0, le=10000)]
 
 

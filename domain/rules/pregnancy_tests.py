@@ -16,7 +16,7 @@ from domain.patient_state import PatientState, PregnancyTest
 from domain.reasons import Reason
 from domain.rules.context import DecisionTime
 from domain.ruleset import RuleSet
-from domain.values import Sex, TestResult
+from domain.values import PregnancyTestResult, Sex
 
 
 def is_sensitive(test: PregnancyTest, ruleset: RuleSet) -> bool:
@@ -26,7 +26,9 @@ def is_sensitive(test: PregnancyTest, ruleset: RuleSet) -> bool:
 
 def _negatives(patient: PatientState, at: DecisionTime) -> list[PregnancyTest]:
     return [
-        t for t in patient.tests if t.result is TestResult.NEGATIVE and t.collected_at <= at.now
+        t
+        for t in patient.tests
+        if t.result is PregnancyTestResult.NEGATIVE and t.collected_at <= at.now
     ]
 
 

@@ -19,7 +19,7 @@ from domain.patient_events import (
 from domain.patient_state import PatientState
 from domain.rules.pregnancy_tests import is_sensitive
 from domain.rules.surveys import k1_missing
-from domain.values import Sex, TestResult
+from domain.values import PregnancyTestResult, Sex
 from rems.commands import (
     DiscontinueTherapy,
     RecordCapsuleReturn,
@@ -102,7 +102,7 @@ def record_pregnancy_test(unit: Unit, cmd: RecordPregnancyTest) -> Outcome:
     payload: dict[str, object] = {"patient_id": cmd.patient_id, "counts": counts}
     if not counts:
         payload["note"] = "T3: less sensitive than 50 mIU/mL; recorded, but it does not count."
-    if cmd.result is TestResult.POSITIVE:
+    if cmd.result is PregnancyTestResult.POSITIVE:
         payload["note"] = (
             "T7: therapy is stopped; report the suspected exposure to FDA MedWatch and to the "
             "REMS at once (M2)."
