@@ -26,7 +26,8 @@ from domain.rules.participants import pharmacy_reasons
 from domain.rules.pregnancy_tests import t7_reasons, t8_reasons
 
 
-def _patient_blocks(patient: PatientState, at: DecisionTime) -> list[Reason]:
+def patient_block_reasons(patient: PatientState, at: DecisionTime) -> list[Reason]:
+    """The patient's blocking states: T7, T8 (FRP), E6."""
     reasons = t7_reasons(patient)
     if category_of(patient, at.day, at.ruleset).is_frp:
         reasons += t8_reasons(patient, at)
@@ -97,7 +98,7 @@ def confirmation_reasons(
                 "needed.",
             )
         )
-    reasons += _patient_blocks(patient, at)
+    reasons += patient_block_reasons(patient, at)
     if days_supply > authorization.days_supply:
         reasons.append(
             Reason(
@@ -139,5 +140,5 @@ def dispense_reasons(
             )
         )
     reasons += _expired(authorization, at)
-    reasons += _patient_blocks(patient, at)
+    reasons += patient_block_reasons(patient, at)
     return _with_d1(reasons, "This dispense cannot be recorded against the confirmation.")

@@ -39,7 +39,7 @@ def form_reasons(
     elif not signatures.patient_signed:
         reasons.append(Reason(rule="E1", message="The patient has not signed the form."))
     if sex is Sex.FEMALE:
-        reasons += _reproductive_reasons(facts)
+        reasons += reproductive_reasons(facts)
     return merge(reasons)
 
 
@@ -116,7 +116,8 @@ def _letter_gaps(signatures: Signatures, name: str, address: str, relationship: 
     return gaps
 
 
-def _reproductive_reasons(facts: ReproductiveFacts | None) -> list[Reason]:
+def reproductive_reasons(facts: ReproductiveFacts | None) -> list[Reason]:
+    """E4: the facts that decide a female patient's reproductive potential are stated."""
     if facts is None:
         return [
             Reason(

@@ -10,24 +10,26 @@ from typing import Any
 from domain.decision_events import (
     AuthorizationDenied,
     AuthorizationIssued,
-    AuthorizationVoided,
-    ConfirmationVoided,
     DispenseConfirmed,
     DispenseDenied,
     DispenseRecorded,
 )
 from domain.patient_state import (
-    AuthorizationStatus,
     ConfirmationStatus,
     Dispense,
-    PatientState,
 )
-from domain.reasons import Reason
+from domain.reasons import Reason, merge
 from domain.registry import NumberClaimed, aggregate_id
 from domain.rules.authorization import AuthorizationRequest, decide_authorization
-from domain.rules.dispensing import confirmation_reasons, dispense_reasons
+from domain.rules.dispensing import (
+    confirmation_reasons,
+    dispense_reasons,
+    patient_block_reasons,
+)
+from domain.rules.participants import pharmacy_reasons
 from rems.commands import RecordDispense, RequestAuthorization, RequestDispenseConfirmation
 from rems.errors import Denied, Duplicate
+from rems.handlers.supply import void_open_supply
 from rems.numbers import AUTHORIZATION_PREFIX, CONFIRMATION_PREFIX, new_number
 from rems.unit import Outcome, Unit
 
@@ -74,7 +76,7 @@ def request_authorization(unit: Unit, cmd: RequestAuthorization) -> Outcome:
         unit.record_on_patient(AuthorizationDenied, patient, reasons=decision.reasons, **terms)
         return Outcome(error=_denied("Authorization", decision.reasons))
     number = new_number(AUTHORIZATION_PREFIX)
-    voided = _void_open_supply(unit, patient, number)
+    voided = void_open_supply(unit, patient, number)
     unit.record_on_patient(
         AuthorizationIssued,
         patient,
@@ -96,30 +98,6 @@ def request_authorization(unit: Unit, cmd: RequestAuthorization) -> Outcome:
     )
 
 
-def _void_open_supply(unit: Unit, patient: PatientState, superseded_by: str) -> list[str]:
-    """A4, one open supply: void unused authorizations and undispensed confirmations."""
-    voided = []
-    for authorization in patient.authorizations:
-        if authorization.status is AuthorizationStatus.ISSUED:
-            unit.record_on_patient(
-                AuthorizationVoided,
-                patient,
-                authorization_number=authorization.number,
-                superseded_by=superseded_by,
-            )
-            voided.append(authorization.number)
-    for confirmation in patient.confirmations:
-        if confirmation.status is ConfirmationStatus.OPEN:
-            unit.record_on_patient(
-                ConfirmationVoided,
-                patient,
-                confirmation_number=confirmation.number,
-                superseded_by=superseded_by,
-            )
-            voided.append(confirmation.number)
-    return voided
-
-
 def request_dispense_confirmation(unit: Unit, cmd: RequestDispenseConfirmation) -> Outcome:
     """Give a certified pharmacy a confirmation number for a valid authorization (D1)."""
     patient = unit.enrolled_patient(cmd.patient_id)
@@ -137,13 +115,17 @@ def request_dispense_confirmation(unit: Unit, cmd: RequestDispenseConfirmation) 
         "days_supply": cmd.days_supply,
     }
     if authorization is None or claim.patient_id != cmd.patient_id:
-        reasons = [
-            Reason(
-                rule="D1",
-                message=f"Authorization {cmd.authorization_number} is not for patient "
-                f"{cmd.patient_id}.",
-            )
-        ]
+        reasons = merge(
+            [
+                Reason(
+                    rule="D1",
+                    message=f"Authorization {cmd.authorization_number} is not for patient "
+                    f"{cmd.patient_id}.",
+                ),
+                *pharmacy_reasons(pharmacy, cmd.pharmacy_id),
+                *patient_block_reasons(patient, unit.at),
+            ]
+        )
     else:
         prescriber = unit.prescriber(authorization.prescriber_id)
         inputs["prescriber_version"] = prescriber.version if prescriber else None

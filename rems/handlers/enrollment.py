@@ -8,12 +8,13 @@ from domain.categories import category_of, risk_category
 from domain.forms import ReproductiveFacts, Signatures
 from domain.patient_events import PatientEnrolled, PrescriberChanged, ReproductiveStatusUpdated
 from domain.reasons import merge
-from domain.rules.enrollment import form_reasons
+from domain.rules.enrollment import form_reasons, reproductive_reasons
 from domain.rules.lapse import is_lapsed
 from domain.rules.participants import prescriber_reasons
 from domain.values import Sex
 from rems.commands import ChangePrescriber, EnrollPatient, FemaleFields, UpdateReproductiveStatus
 from rems.errors import Denied, Duplicate, InvalidCommand
+from rems.handlers.supply import void_open_supply
 from rems.unit import Outcome, Unit
 
 
@@ -60,6 +61,9 @@ def enroll_patient(unit: Unit, cmd: EnrollPatient) -> Outcome:
         return Outcome(error=Denied(msg, merge(reasons)))
     category = risk_category(cmd.sex, cmd.date_of_birth, facts, unit.at.day, unit.at.ruleset)
     number = len(existing.enrollments) + 1 if existing else 1
+    if existing is not None:
+        # Re-enrollment starts authorizations again: nothing of the lapsed enrollment is used.
+        void_open_supply(unit, existing, superseded_by=f"re-enrollment {number}")
     event = unit.record(
         PatientEnrolled,
         existing.id if existing else unit.patient_aggregate_id(cmd.patient_id),
@@ -110,14 +114,7 @@ def update_reproductive_status(unit: Unit, cmd: UpdateReproductiveStatus) -> Out
     if facts is None:
         msg = "menstruation: required, no menstrual status is on file yet (E4)."
         raise InvalidCommand(msg, field="menstruation")
-    reasons = form_reasons(
-        Signatures(patient_signed=True, prescriber_signed=True, all_statements_marked=True),
-        patient.sex,
-        facts,
-        patient.date_of_birth,
-        unit.at.day,
-        unit.at.ruleset,
-    )
+    reasons = reproductive_reasons(facts)
     if reasons:
         return Outcome(error=Denied("The reproductive facts are incomplete.", reasons))
     before = category_of(patient, unit.at.day, unit.at.ruleset)
