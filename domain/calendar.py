@@ -28,6 +28,12 @@ def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, LAST_INSTANT, tzinfo=tz)
 
 
+def within(instant: datetime, last_second: datetime) -> bool:
+    """Whether an instant falls at or before a window's last whole second, fractions included
+    (23:59:59.5 is still inside a window that ends at 23:59:59)."""
+    return instant < last_second + timedelta(seconds=1)
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` calendar months later (or earlier), clipped to the month's end."""
     index = day.year * 12 + (day.month - 1) + months

@@ -22,7 +22,11 @@ def _print_json(obj: Any) -> None:
 
 
 def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
-    source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    try:
+        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    except OSError as error:
+        print(f"rems: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
     with source:
         for result in apply_lines(ledger, source):
             _print_json(result)

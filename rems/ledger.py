@@ -180,8 +180,8 @@ class Ledger(Application[UUID]):
                     f"{tolerance} from the server clock."
                 )
                 raise InvalidCommand(msg, field="at")
-            if command.at > now + tolerance:
-                msg = f"at: {command.at.isoformat()} is in the future."
+            if command.command not in DECISION_COMMANDS and command.at > now:
+                msg = f"at: {command.at.isoformat()} is in the future; facts are never future-dated"
                 raise InvalidCommand(msg, field="at")
         return now
 

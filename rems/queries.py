@@ -27,7 +27,7 @@ def parse_as_of(text: str, ledger: Ledger) -> datetime:
     tz = ledger.settings.timezone
     try:
         if "T" not in text:
-            return datetime.combine(datetime.fromisoformat(text).date(), time(23, 59, 59), tz)
+            return datetime.combine(datetime.fromisoformat(text).date(), time.max, tz)
         instant = datetime.fromisoformat(text)
     except ValueError:
         msg = f"as-of: {text!r} is not an ISO date or date-time."

@@ -9,7 +9,7 @@ the confirmation's owner and status, the authorization's expiry and the patient'
 
 from __future__ import annotations
 
-from domain.calendar import day_of
+from domain.calendar import day_of, within
 from domain.categories import category_of
 from domain.participants import ParticipantState
 from domain.patient_state import (
@@ -35,7 +35,7 @@ def patient_block_reasons(patient: PatientState, at: DecisionTime) -> list[Reaso
 
 
 def _expired(authorization: Authorization, at: DecisionTime) -> list[Reason]:
-    if at.now <= authorization.expires_at:
+    if within(at.now, authorization.expires_at):
         return []
     return [
         Reason(

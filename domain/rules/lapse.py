@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from domain.calendar import add_months, day_of, end_of_day
+from domain.calendar import add_months, day_of, end_of_day, within
 from domain.patient_state import PatientState
 from domain.reasons import Reason
 from domain.rules.context import DecisionTime
@@ -25,7 +25,7 @@ def lapses_at(patient: PatientState, tz: ZoneInfo, ruleset: RuleSet) -> datetime
 
 def is_lapsed(patient: PatientState, at: DecisionTime) -> bool:
     """Whether the current enrollment has lapsed at the decision."""
-    return at.now > lapses_at(patient, at.tz, at.ruleset)
+    return not within(at.now, lapses_at(patient, at.tz, at.ruleset))
 
 
 def e6_reasons(patient: PatientState, at: DecisionTime) -> list[Reason]:
