@@ -69,7 +69,7 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the simulation through the ledger; return the summary."""
     sim = Simulation(start, ledger.settings.timezone, seed)
-    stats = _Stats()
+    stats = _Stats(ledger.settings.database_url)
 
     def execute(at: datetime, command: dict[str, Any]) -> dict[str, Any]:
         line = orjson.dumps({**command, "at": at.isoformat()})
@@ -86,7 +86,8 @@ def run_demo(
 
 
 class _Stats:
-    def __init__(self) -> None:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
         self.outcomes: Counter[str] = Counter()
         self.by_command: Counter[str] = Counter()
         self.denied_by_rule: Counter[str] = Counter()
@@ -145,6 +146,7 @@ class _Stats:
             "confirmations_denied_by_rule": dict(self.confirmation_denied_by_rule.most_common()),
             "patients_by_category": dict(sorted(self.categories.items())),
             "authorizations_by_category": dict(sorted(self.issued_by_category.items())),
+            "database_url": self.database_url,
             "seconds": round(seconds, 2),
             "commands_per_second": round(total / seconds, 1) if seconds else None,
         }
@@ -184,3 +186,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     print("  patients by category:")
     for category, count in summary["patients_by_category"].items():
         print(f"    {category:<42} {count}")
+    print(
+        f"Explore it: REMS_DATABASE_URL={summary['database_url']} REMS_CLOCK=event "
+        "scripts/run history PT-00001   (or eligibility PT-00007, PT-LAPSED, ...)"
+    )
