@@ -14,20 +14,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.values import CounselingTopic
+
 Step = tuple[datetime, dict[str, Any]]
 Journey = Generator[Step, dict[str, Any], None]
 
-TOPICS = [
-    "benefits_and_risks",
-    "birth_defects",
-    "no_sharing",
-    "no_blood_donation",
-    "contraception",
-    "emergency_contraception",
-    "capsule_handling",
-    "capsule_return",
-    "resource_pack",
-]
+TOPICS = [topic.value for topic in CounselingTopic]
 
 PROFILES: dict[str, tuple[str, int, dict[str, Any]]] = {
     "adult_female_reproductive_potential": ("female", 34, {"menstruation": "regular"}),

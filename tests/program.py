@@ -10,20 +10,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.values import CounselingTopic
 from rems.ledger import Ledger
 
 TZ = ZoneInfo("America/New_York")
-ALL_TOPICS = [
-    "benefits_and_risks",
-    "birth_defects",
-    "no_sharing",
-    "no_blood_donation",
-    "contraception",
-    "emergency_contraception",
-    "capsule_handling",
-    "capsule_return",
-    "resource_pack",
-]
+ALL_TOPICS = [topic.value for topic in CounselingTopic]
 
 
 def local(text: str) -> datetime:
