@@ -38,6 +38,10 @@ class LedgerEvent(Frozen):
     """Who submitted the command that caused the fact."""
     command_id: str | None = None
     """The client's idempotency key, when it sent one."""
+    previous_hash: str = ""
+    """The hash of the aggregate's previous event (all zeros for the first)."""
+    hash: str = ""
+    """SHA-256 of this event's content and position, chained to `previous_hash`."""
 
     class_version: ClassVar[int] = 1
     """Schema version of the event class; stored events of older versions are upcast with the

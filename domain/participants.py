@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from domain.base import Frozen, LedgerEvent
+from domain.chain import GENESIS
 
 
 class ParticipantState(Frozen):
@@ -14,6 +15,8 @@ class ParticipantState(Frozen):
     id: UUID
     version: int
     participant_id: str
+    head_hash: str = GENESIS
+    """Hash of the latest event."""
     certified: bool = False
     suspended_reason: str | None = None
     """Set while a suspension is in force (P3); cleared by re-certification."""
@@ -25,7 +28,9 @@ class ParticipantEvent(LedgerEvent):
     def apply(self, state: ParticipantState | None) -> ParticipantState:
         """The state after this fact."""
         assert state is not None, f"{self.type_name} needs a registered participant"
-        return self.fold(state).model_copy(update={"version": self.originator_version})
+        return self.fold(state).model_copy(
+            update={"version": self.originator_version, "head_hash": self.hash}
+        )
 
     def fold(self, state: ParticipantState) -> ParticipantState:
         """This fact's change to an existing state."""
@@ -44,6 +49,7 @@ class PrescriberRegistered(ParticipantEvent):
         return ParticipantState(
             id=self.originator_id,
             version=self.originator_version,
+            head_hash=self.hash,
             participant_id=self.prescriber_id,
         )
 
@@ -59,6 +65,7 @@ class PharmacyCertified(ParticipantEvent):
         return ParticipantState(
             id=self.originator_id,
             version=self.originator_version,
+            head_hash=self.hash,
             participant_id=self.pharmacy_id,
             certified=True,
         )

@@ -37,7 +37,9 @@ class PatientEvent(LedgerEvent):
     def apply(self, state: PatientState | None) -> PatientState:
         """The state after this fact."""
         assert state is not None, f"{self.type_name} needs an enrolled patient"
-        return self.fold(state).model_copy(update={"version": self.originator_version})
+        return self.fold(state).model_copy(
+            update={"version": self.originator_version, "head_hash": self.hash}
+        )
 
     def fold(self, state: PatientState) -> PatientState:
         """This fact's change to an existing state."""
@@ -72,6 +74,7 @@ class PatientEnrolled(PatientEvent):
         )
         common = {
             "version": self.originator_version,
+            "head_hash": self.hash,
             "prescriber_id": self.prescriber_id,
             "facts": self.facts,
             "frp_since": self.occurred_at if self.risk_category.is_frp else None,

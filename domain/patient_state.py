@@ -7,6 +7,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from domain.base import Frozen
+from domain.chain import GENESIS
 from domain.forms import ReproductiveFacts
 from domain.values import (
     CapsuleReturnPlace,
@@ -130,6 +131,8 @@ class PatientState(Frozen):
     diagnosis_icd10: str
     prescriber_id: str
     """The prescriber of record (P5)."""
+    head_hash: str = GENESIS
+    """Hash of the latest event (the chain continues from it)."""
     enrollments: tuple[Enrollment, ...] = ()
     facts: ReproductiveFacts | None = None
     frp_since: datetime | None = None

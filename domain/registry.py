@@ -27,6 +27,7 @@ class NumberClaim(Frozen):
 
     id: UUID
     version: int
+    head_hash: str
     number: str
     kind: str
     patient_id: str
@@ -45,6 +46,7 @@ class NumberClaimed(LedgerEvent):
         return NumberClaim(
             id=self.originator_id,
             version=self.originator_version,
+            head_hash=self.hash,
             number=self.number,
             kind=self.kind,
             patient_id=self.patient_id,
@@ -56,6 +58,7 @@ class CommandReceipt(Frozen):
 
     id: UUID
     version: int
+    head_hash: str
     command_id: str
     result: dict[str, Any]
 
@@ -73,6 +76,7 @@ class CommandReceived(LedgerEvent):
         return CommandReceipt(
             id=self.originator_id,
             version=self.originator_version,
+            head_hash=self.hash,
             command_id=self.command_id or "",
             result=self.result,
         )

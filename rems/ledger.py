@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from domain.base import Frozen, LedgerEvent
 from domain.calendar import day_of
+from domain.chain import NewAggregate
 from domain.participants import ParticipantState, project_participant
 from domain.patient_events import project_patient
 from domain.patient_state import PatientState
@@ -142,8 +143,7 @@ class Ledger(Application[UUID]):
         if command.command_id is not None:
             unit.record(
                 CommandReceived,
-                aggregate_id("command", command.command_id),
-                0,
+                NewAggregate(aggregate_id("command", command.command_id)),
                 command=command.command,
                 result=result,
             )

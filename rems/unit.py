@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from domain.base import LedgerEvent
+from domain.chain import Head, canonical_hash
 from domain.participants import ParticipantState
 from domain.patient_state import PatientState
 from domain.registry import NumberClaim, aggregate_id
@@ -37,7 +38,7 @@ class Unit:
     actor: str
     command_id: str | None
     pending: list[LedgerEvent] = field(default_factory=list)
-    _versions: dict[UUID, int] = field(default_factory=dict)
+    _heads: dict[UUID, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def now(self) -> datetime:
@@ -75,23 +76,26 @@ class Unit:
     def record(
         self,
         event_class: type[E],
-        originator_id: UUID,
-        current_version: int,
+        head: Head,
         occurred_at: datetime | None = None,
         **fields: Any,
     ) -> E:
-        """Create the next event of an aggregate (after `current_version` and any pending)."""
-        version = self._versions.get(originator_id, current_version) + 1
-        self._versions[originator_id] = version
+        """Create the next event of an aggregate, chained to its head (or to the event this
+        unit recorded on it last)."""
+        version, previous = self._heads.get(head.id, (head.version, head.head_hash))
         event = event_class(
-            originator_id=originator_id,
-            originator_version=version,
+            originator_id=head.id,
+            originator_version=version + 1,
             timestamp=self.now,
             occurred_at=occurred_at or self.now,
             actor=self.actor,
             command_id=self.command_id,
+            previous_hash=previous,
             **fields,
         )
+        digest = canonical_hash(event.model_dump(mode="json", exclude={"hash"}))
+        event = event.model_copy(update={"hash": digest})
+        self._heads[head.id] = (version + 1, digest)
         self.pending.append(event)
         return event
 
@@ -103,7 +107,7 @@ class Unit:
         **fields: Any,
     ) -> E:
         """Append a fact to a patient's aggregate."""
-        return self.record(event_class, patient.id, patient.version, occurred_at, **fields)
+        return self.record(event_class, patient, occurred_at, **fields)
 
     @staticmethod
     def patient_aggregate_id(patient_id: str) -> UUID:

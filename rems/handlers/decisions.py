@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.chain import NewAggregate
 from domain.decision_events import (
     AuthorizationDenied,
     AuthorizationIssued,
@@ -37,8 +38,7 @@ from rems.unit import Outcome, Unit
 def _claim(unit: Unit, kind: str, number: str, patient_id: str) -> None:
     unit.record(
         NumberClaimed,
-        aggregate_id(kind, number),
-        0,
+        NewAggregate(aggregate_id(kind, number)),
         number=number,
         kind=kind,
         patient_id=patient_id,

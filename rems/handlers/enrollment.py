@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.categories import category_of, risk_category
+from domain.chain import NewAggregate
 from domain.forms import ReproductiveFacts, Signatures
 from domain.patient_events import PatientEnrolled, PrescriberChanged, ReproductiveStatusUpdated
 from domain.reasons import merge
@@ -66,8 +67,7 @@ def enroll_patient(unit: Unit, cmd: EnrollPatient) -> Outcome:
         void_open_supply(unit, existing, superseded_by=f"re-enrollment {number}")
     event = unit.record(
         PatientEnrolled,
-        existing.id if existing else unit.patient_aggregate_id(cmd.patient_id),
-        existing.version if existing else 0,
+        existing or NewAggregate(unit.patient_aggregate_id(cmd.patient_id)),
         patient_id=cmd.patient_id,
         prescriber_id=cmd.prescriber_id,
         name=cmd.name,

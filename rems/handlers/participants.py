@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.chain import NewAggregate
 from domain.participants import (
     CertificationSuspended,
     PharmacyCertified,
@@ -28,8 +29,7 @@ def register_prescriber(unit: Unit, cmd: RegisterPrescriber) -> Outcome:
         raise Duplicate(msg, original={"ok": True, "prescriber_id": cmd.prescriber_id})
     unit.record(
         PrescriberRegistered,
-        aggregate_id("prescriber", cmd.prescriber_id),
-        0,
+        NewAggregate(aggregate_id("prescriber", cmd.prescriber_id)),
         prescriber_id=cmd.prescriber_id,
         name=cmd.name,
         address=cmd.address,
@@ -45,7 +45,7 @@ def certify_prescriber(unit: Unit, cmd: CertifyPrescriber) -> Outcome:
         msg = f"Prescriber {cmd.prescriber_id} is not registered; register_prescriber first."
         raise NotFound(msg)
     if not prescriber.certified:
-        unit.record(PrescriberCertified, prescriber.id, prescriber.version)
+        unit.record(PrescriberCertified, prescriber)
     return Outcome(
         {
             "prescriber_id": cmd.prescriber_id,
@@ -61,7 +61,7 @@ def suspend_prescriber(unit: Unit, cmd: SuspendPrescriber) -> Outcome:
     if prescriber is None:
         msg = f"Prescriber {cmd.prescriber_id} is not registered."
         raise NotFound(msg)
-    unit.record(CertificationSuspended, prescriber.id, prescriber.version, reason=cmd.reason)
+    unit.record(CertificationSuspended, prescriber, reason=cmd.reason)
     return Outcome({"prescriber_id": cmd.prescriber_id, "certified": False})
 
 
@@ -72,14 +72,13 @@ def certify_pharmacy(unit: Unit, cmd: CertifyPharmacy) -> Outcome:
     if pharmacy is None:
         unit.record(
             PharmacyCertified,
-            aggregate_id("pharmacy", cmd.pharmacy_id),
-            0,
+            NewAggregate(aggregate_id("pharmacy", cmd.pharmacy_id)),
             pharmacy_id=cmd.pharmacy_id,
             name=cmd.name,
             address=cmd.address,
         )
     elif not pharmacy.certified:
-        unit.record(PharmacyRecertified, pharmacy.id, pharmacy.version)
+        unit.record(PharmacyRecertified, pharmacy)
     return Outcome({"pharmacy_id": cmd.pharmacy_id, "certified": True, "recorded": recorded})
 
 
@@ -89,5 +88,5 @@ def suspend_pharmacy(unit: Unit, cmd: SuspendPharmacy) -> Outcome:
     if pharmacy is None:
         msg = f"Pharmacy {cmd.pharmacy_id} is not certified in the REMS."
         raise NotFound(msg)
-    unit.record(CertificationSuspended, pharmacy.id, pharmacy.version, reason=cmd.reason)
+    unit.record(CertificationSuspended, pharmacy, reason=cmd.reason)
     return Outcome({"pharmacy_id": cmd.pharmacy_id, "certified": False})
