@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from domain.base import Frozen
 from domain.calendar import add_days, add_months, day_of
 from domain.categories import category_of
-from domain.patient_state import AuthorizationStatus, ConfirmationStatus, PatientState
+from domain.patient_state import (
+    Authorization,
+    AuthorizationStatus,
+    PatientState,
+)
 from domain.rules.context import DecisionTime
+from domain.rules.lapse import is_lapsed
 from domain.rules.pregnancy_tests import last_sensitive_negative
 from domain.rules.surveys import latest_survey
 from domain.values import DEL_5Q_MDS_ICD10, Menstruation, RiskCategory
@@ -68,16 +74,7 @@ def next_cbc(patient: PatientState, at: DecisionTime) -> date | None:
 
 def open_authorization_expiry(patient: PatientState) -> str | None:
     """When the patient's open supply (authorization not yet dispensed) expires."""
-    dispensed = {
-        c.authorization_number
-        for c in patient.confirmations
-        if c.status is not ConfirmationStatus.OPEN
-    }
-    open_ones = [
-        a
-        for a in patient.authorizations
-        if a.status is not AuthorizationStatus.VOIDED and a.number not in dispensed
-    ]
+    open_ones = _undispensed(patient)
     return open_ones[-1].expires_at.isoformat() if open_ones else None
 
 
@@ -93,3 +90,85 @@ def next_due(patient: PatientState, at: DecisionTime) -> dict[str, str | None]:
         "authorization_expires": open_authorization_expiry(patient),
         "cbc": iso(next_cbc(patient, at)),
     }
+
+
+class DueItem(Frozen):
+    """One obligation due or overdue on a day, for the compliance work queue."""
+
+    rule: str
+    """The tracked rule behind it (T4, T5, S3, M1, M2, A2, X1)."""
+    what: str
+    """What to do, in words."""
+    due_on: date
+    days_overdue: int
+    """0 when due that day; positive when late."""
+
+
+def _item(rule: str, what: str, due_on: date | None, on: date) -> list[DueItem]:
+    if due_on is None or due_on > on:
+        return []
+    return [DueItem(rule=rule, what=what, due_on=due_on, days_overdue=(on - due_on).days)]
+
+
+def due_items(patient: PatientState, at: DecisionTime) -> list[DueItem]:
+    """Everything due or overdue for the patient on the decision day."""
+    on = at.day
+    items: list[DueItem] = []
+    for report in patient.pregnancy_reports:
+        missing = [
+            name
+            for name, done in (
+                ("FDA MedWatch", report.reported_to_medwatch),
+                ("the REMS", report.reported_to_rems),
+            )
+            if not done
+        ]
+        if missing:
+            items += _item(
+                "M2",
+                f"report the suspected pregnancy to {' and '.join(missing)}",
+                report.suspected_on,
+                on,
+            )
+    discontinued = patient.discontinued_on
+    if discontinued is not None:
+        returned = any(
+            day_of(when, at.tz) >= discontinued for _, _, when in patient.capsule_returns
+        )
+        if not returned:
+            items += _item("X1", "return unused capsules after the last dose", discontinued, on)
+    on_therapy = therapy_started_on(patient, at) is not None and (
+        discontinued is None
+        or any(day_of(d.dispensed_at, at.tz) > discontinued for d in patient.dispenses)
+    )
+    if not on_therapy or is_lapsed(patient, at):
+        return items
+    started = therapy_started_on(patient, at)
+    assert started is not None
+    weekly = on < add_days(started, 7 * FIRST_WEEKS_OF_WEEKLY_TESTS)
+    items += _item("T4" if weekly else "T5", "pregnancy test", next_pregnancy_test(patient, at), on)
+    items += _item("S3", "patient survey", next_survey(patient, at), on)
+    items += _item("M1", "complete blood count", next_cbc(patient, at), on)
+    for authorization in _undispensed(patient):
+        expiry = day_of(authorization.expires_at, at.tz)
+        if expiry <= add_days(on, 2):
+            items += _item(
+                "A2",
+                f"authorization {authorization.number} expires "
+                f"{expiry.isoformat()} before a dispense",
+                min(expiry, on),
+                on,
+            )
+    return items
+
+
+def _undispensed(patient: PatientState) -> list[Authorization]:
+    dispensed_confirmations = {d.confirmation_number for d in patient.dispenses}
+    used = {
+        c.authorization_number for c in patient.confirmations if c.number in dispensed_confirmations
+    }
+    return [
+        a
+        for a in patient.authorizations
+        if a.status is not AuthorizationStatus.VOIDED and a.number not in used
+    ]

@@ -1,24 +1,40 @@
-"""The `rems` command line: `apply`, `eligibility`, `history`, `demo`."""
+"""The `rems` command line: commands, queries, audit and the demo."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from infra.settings import Settings, SettingsError
+from rems import printing
 from rems.batch import apply_lines
 from rems.errors import RemsError
 from rems.ledger import Ledger
-from rems.queries import eligibility, history, parse_as_of
+from rems.queries import default_now, eligibility, history, parse_as_of
+from rems.replay import replay_decision
+from rems.views import Views
+
+Runner = Callable[[argparse.Namespace, Ledger], int]
 
 
-def _print_json(obj: Any) -> None:
+def print_json(obj: Any) -> None:
+    """One compact JSON document on stdout."""
     sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
     sys.stdout.flush()
+
+
+def _answer(args: argparse.Namespace, answer: dict[str, Any], show: Callable[..., None]) -> int:
+    print_json(answer) if args.json else show(answer)
+    return 0
+
+
+def _as_of(args: argparse.Namespace, ledger: Ledger) -> datetime | None:
+    return parse_as_of(args.as_of, ledger) if getattr(args, "as_of", None) else None
 
 
 def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -29,52 +45,64 @@ def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
         return 2
     with source:
         for result in apply_lines(ledger, source):
-            _print_json(result)
+            print_json(result)
     return 0
 
 
-def _print_eligibility(answer: dict[str, Any]) -> None:
-    verdict = "ELIGIBLE" if answer["eligible"] else "NOT ELIGIBLE"
-    print(f"{answer['patient_id']}: {verdict} ({answer['risk_category']}) as of {answer['as_of']}")
-    for reason in answer["reasons"]:
-        print(f"  {reason['rule']:<3} {reason['message']}")
-    for name, due in answer["next_due"].items():
-        if due:
-            print(f"  next {name.replace('_', ' ')}: {due}")
+def _cmd_eligibility(args: argparse.Namespace, ledger: Ledger) -> int:
+    as_of = _as_of(args, ledger)
+    if as_of is not None:
+        answer = eligibility(ledger, args.patient_id, as_of)
+    else:
+        views = Views(ledger)
+        try:
+            answer = views.eligibility(args.patient_id, default_now(ledger))
+        finally:
+            views.close()
+    return _answer(args, answer, printing.eligibility)
 
 
-def _print_history(answer: dict[str, Any]) -> None:
-    print(f"{'recorded_at':<26} {'occurred_at':<26} event")
-    for event in answer["events"]:
-        print(f"{event['recorded_at']:<26} {event['occurred_at']:<26} {event['type']}")
+def _cmd_history(args: argparse.Namespace, ledger: Ledger) -> int:
+    answer = history(ledger, args.patient_id, _as_of(args, ledger))
+    return _answer(args, answer, printing.history)
 
 
-def _query(
-    run: Callable[[Ledger, str, Any], dict[str, Any]], show: Callable[[dict[str, Any]], None]
-) -> Callable[[argparse.Namespace, Ledger], int]:
+def _with_views(run: Callable[[Views, argparse.Namespace], dict[str, Any]], show: Any) -> Runner:
     def command(args: argparse.Namespace, ledger: Ledger) -> int:
-        as_of = parse_as_of(args.as_of, ledger) if args.as_of else None
-        answer = run(ledger, args.patient_id, as_of)
-        if args.json:
-            _print_json(answer)
-        else:
-            show(answer)
-        return 0
+        views = Views(ledger)
+        try:
+            return _answer(args, run(views, args), show)
+        finally:
+            views.close()
 
     return command
 
 
+def _due(views: Views, args: argparse.Namespace) -> dict[str, Any]:
+    on = parse_as_of(args.on, views.ledger) if args.on else default_now(views.ledger)
+    return views.due(on)
+
+
+def _cmd_projections(args: argparse.Namespace, ledger: Ledger) -> int:
+    views = Views(ledger)
+    try:
+        applied = views.runner.rebuild() if args.what == "rebuild" else views.runner.catch_up()
+        print_json({"applied": applied, "position": views.runner.position()})
+    finally:
+        views.close()
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace, ledger: Ledger) -> int:
+    answer = replay_decision(ledger, args.reference)
+    return _answer(args, answer, printing.replay)
+
+
 def _cmd_demo(args: argparse.Namespace, ledger: Ledger) -> int:
-    from rems.demo import run_demo
+    from rems.demo import print_summary, run_demo
 
     summary = run_demo(ledger, patients=args.patients, seed=args.seed)
-    if args.json:
-        _print_json(summary)
-    else:
-        from rems.demo import print_summary
-
-        print_summary(summary)
-    return 0
+    return _answer(args, summary, print_summary)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,15 +112,30 @@ def build_parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="apply JSON Lines commands from FILE (or - for stdin)")
     apply.add_argument("file")
     apply.set_defaults(run=_cmd_apply)
-    for name, run, show, text in (
-        ("eligibility", eligibility, _print_eligibility, "would an authorization be issued?"),
-        ("history", history, _print_history, "the patient's events in recorded order"),
+    for name, run, text in (
+        ("eligibility", _cmd_eligibility, "would an authorization be issued? (read model)"),
+        ("history", _cmd_history, "the patient's events in recorded order"),
     ):
         query = sub.add_parser(name, help=text)
         query.add_argument("patient_id")
         query.add_argument("--as-of", help="ISO instant, or a date (end of that day)")
         query.add_argument("--json", action="store_true", help="print JSON")
-        query.set_defaults(run=_query(run, show))
+        query.set_defaults(run=run)
+    due = sub.add_parser("due", help="what is due or overdue per patient (work queue)")
+    due.add_argument("--on", help="a date (end of that day) or ISO instant; default now")
+    due.add_argument("--json", action="store_true")
+    due.set_defaults(run=_with_views(_due, printing.due))
+    report = sub.add_parser("report", help="authorizations issued/denied per month")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(run=_with_views(lambda views, _: views.report(), printing.report))
+    replay = sub.add_parser("replay-decision", help="re-run a recorded decision")
+    replay.add_argument("reference", help="RA-..., RC-..., or PATIENT_ID@VERSION")
+    replay.add_argument("--json", action="store_true")
+    replay.set_defaults(run=_cmd_replay)
+    projections = sub.add_parser("projections", help="catch up or rebuild the read models")
+    projections.add_argument("what", choices=["run", "rebuild"])
+    projections.set_defaults(run=_cmd_projections)
+    _add_audit(sub)
     demo = sub.add_parser("demo", help="simulate a realistic program and summarise it")
     demo.add_argument("--patients", type=int, default=240)
     demo.add_argument("--seed", type=int, default=7)
@@ -101,8 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_audit(sub: Any) -> None:
+    try:
+        from rems.audit.commands import add_audit_commands
+    except ImportError:  # pragma: no cover - the audit package is always shipped
+        return
+    add_audit_commands(sub)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a `rems` sub-command; exit 0 on success, 1 on a query error, 2 on bad settings."""
+    """Run a `rems` sub-command; exit 0 on success, 1 on a query error, 2 on bad input."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -117,9 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args, ledger)
     except RemsError as error:
-        _print_json(error.to_result()) if getattr(args, "json", False) else None
+        if getattr(args, "json", False):
+            print_json(error.to_result())
         print(f"rems: {error.message}", file=sys.stderr)
-        return 1
+        return 2 if error.code == "invalid" else 1
     finally:
         ledger.close()
     return code

@@ -9,6 +9,7 @@ from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.participants import ParticipantState, project_participant
 from domain.patient_events import PatientEvent, project_patient
+from domain.patient_state import PatientState
 from domain.registry import aggregate_id
 from domain.rules.authorization import AuthorizationRequest, decide_authorization
 from domain.rules.context import DecisionTime
@@ -62,6 +63,13 @@ def eligibility(ledger: Ledger, patient_id: str, as_of: datetime | None = None) 
     prescriber: ParticipantState | None = project_participant(None, prescriber_events)
     tz = ledger.settings.timezone
     at = DecisionTime(now=now, tz=tz, ruleset=ruleset_in_force(day_of(now, tz)))
+    return eligibility_answer(patient, prescriber, at)
+
+
+def eligibility_answer(
+    patient: PatientState, prescriber: ParticipantState | None, at: DecisionTime
+) -> dict[str, Any]:
+    """The answer for a request by the prescriber of record, 28 days, no refills, electronic."""
     request = AuthorizationRequest(
         prescriber_id=patient.prescriber_id,
         daily_dose_mg=10,
@@ -71,8 +79,8 @@ def eligibility(ledger: Ledger, patient_id: str, as_of: datetime | None = None) 
     )
     decision = decide_authorization(patient, request, prescriber, at)
     return {
-        "patient_id": patient_id,
-        "as_of": now.isoformat(),
+        "patient_id": patient.patient_id,
+        "as_of": at.now.isoformat(),
         "eligible": decision.issued,
         "risk_category": decision.risk_category.value,
         "initial": decision.initial,

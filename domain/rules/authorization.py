@@ -135,6 +135,7 @@ def decide_authorization(
         if patient.contraception
         else None,
         "initial": initial,
+        "timezone": at.tz.key,
     }
     return AuthorizationOutcome(
         reasons=tuple(merge(reasons)),

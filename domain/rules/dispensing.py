@@ -114,6 +114,28 @@ def confirmation_reasons(
     )
 
 
+def foreign_authorization_reasons(
+    patient: PatientState,
+    authorization_number: str,
+    pharmacy: ParticipantState | None,
+    pharmacy_id: str,
+    at: DecisionTime,
+) -> list[Reason]:
+    """D1 for an authorization number that is not this patient's, with every other unmet rule
+    that can still be judged (the pharmacy, the patient's blocks)."""
+    return merge(
+        [
+            Reason(
+                rule="D1",
+                message=f"Authorization {authorization_number} is not for patient "
+                f"{patient.patient_id}.",
+            ),
+            *pharmacy_reasons(pharmacy, pharmacy_id),
+            *patient_block_reasons(patient, at),
+        ]
+    )
+
+
 def dispense_reasons(
     patient: PatientState,
     confirmation: Confirmation,

@@ -19,15 +19,14 @@ from domain.patient_state import (
     ConfirmationStatus,
     Dispense,
 )
-from domain.reasons import Reason, merge
+from domain.reasons import Reason
 from domain.registry import NumberClaimed, aggregate_id
 from domain.rules.authorization import AuthorizationRequest, decide_authorization
 from domain.rules.dispensing import (
     confirmation_reasons,
     dispense_reasons,
-    patient_block_reasons,
+    foreign_authorization_reasons,
 )
-from domain.rules.participants import pharmacy_reasons
 from rems.commands import RecordDispense, RequestAuthorization, RequestDispenseConfirmation
 from rems.errors import Denied, Duplicate
 from rems.handlers.supply import void_open_supply
@@ -113,18 +112,11 @@ def request_dispense_confirmation(unit: Unit, cmd: RequestDispenseConfirmation) 
         "patient_version": patient.version,
         "pharmacy_version": pharmacy.version if pharmacy else None,
         "days_supply": cmd.days_supply,
+        "timezone": unit.at.tz.key,
     }
     if authorization is None or claim.patient_id != cmd.patient_id:
-        reasons = merge(
-            [
-                Reason(
-                    rule="D1",
-                    message=f"Authorization {cmd.authorization_number} is not for patient "
-                    f"{cmd.patient_id}.",
-                ),
-                *pharmacy_reasons(pharmacy, cmd.pharmacy_id),
-                *patient_block_reasons(patient, unit.at),
-            ]
+        reasons = foreign_authorization_reasons(
+            patient, cmd.authorization_number, pharmacy, cmd.pharmacy_id, unit.at
         )
     else:
         prescriber = unit.prescriber(authorization.prescriber_id)
@@ -191,6 +183,7 @@ def record_dispense(unit: Unit, cmd: RecordDispense) -> Outcome:
         "inputs": {
             "patient_version": patient.version,
             "pharmacy_version": pharmacy.version if pharmacy else None,
+            "timezone": unit.at.tz.key,
         },
         "pharmacy_id": cmd.pharmacy_id,
         "confirmation_number": cmd.confirmation_number,

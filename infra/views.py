@@ -1,0 +1,113 @@
+"""The read-model database: the same SQL on SQLite and PostgreSQL, one transaction at a time.
+
+Projections write their view rows and their tracking position through `transaction()`, so both
+land together or not at all. Statements use `?` placeholders; they are rewritten for psycopg.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+
+from infra.settings import SettingsError
+
+
+class Cursor(Protocol):
+    """What a projection may do inside a transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+        ...
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """Run a query; return its first row."""
+        ...
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query; return every row."""
+        ...
+
+
+class _SqliteCursor:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._c = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._c.execute(sql, tuple(params)).rowcount
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._c.execute(sql, tuple(params)).fetchone()
+        return row
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._c.execute(sql, tuple(params)).fetchall())
+
+
+class _PostgresCursor:
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._c = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._c.execute(sql.replace("?", "%s"), tuple(params)).rowcount
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._c.execute(
+            sql.replace("?", "%s"), tuple(params)
+        ).fetchone()
+        return row
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._c.execute(sql.replace("?", "%s"), tuple(params)).fetchall())
+
+
+class ViewDatabase:
+    """A connection to the read-model tables beside the event store."""
+
+    def __init__(self, database_url: str) -> None:
+        parts = urlsplit(database_url)
+        self._sqlite: sqlite3.Connection | None = None
+        self._pg: psycopg.Connection[Any] | None = None
+        if parts.scheme == "sqlite":
+            path = database_url[len("sqlite:///") :]
+            self._sqlite = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._sqlite.execute("PRAGMA journal_mode=WAL")
+        elif parts.scheme in ("postgresql", "postgres"):
+            self._pg = psycopg.connect(
+                host=parts.hostname,
+                port=parts.port or 5432,
+                user=unquote(parts.username or ""),
+                password=unquote(parts.password or ""),
+                dbname=parts.path.strip("/"),
+                autocommit=False,
+            )
+        else:
+            msg = f"REMS_DATABASE_URL {database_url!r}: the scheme must be sqlite or postgresql"
+            raise SettingsError(msg)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        if self._sqlite is not None:
+            self._sqlite.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteCursor(self._sqlite)
+            except BaseException:
+                self._sqlite.execute("ROLLBACK")
+                raise
+            self._sqlite.execute("COMMIT")
+            return
+        assert self._pg is not None
+        with self._pg.transaction():
+            yield _PostgresCursor(self._pg)
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._sqlite is not None:
+            self._sqlite.close()
+        if self._pg is not None:
+            self._pg.close()

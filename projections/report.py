@@ -1,0 +1,83 @@
+"""Program-wide counts: authorizations issued and denied, by month, category and rule."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.base import LedgerEvent
+from domain.calendar import day_of
+from domain.decision_events import AuthorizationDenied, AuthorizationIssued
+from infra.views import Cursor
+
+ANY_RULE = ""
+
+
+class ReportProjection:
+    """Table `report_authorizations (month, category, outcome, rule, count)`; a denial counts
+    once with rule '' and once under each unmet rule."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def create_tables(self, cursor: Cursor) -> None:
+        """Create the table if missing."""
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS report_authorizations (month TEXT NOT NULL, "
+            "category TEXT NOT NULL, outcome TEXT NOT NULL, rule TEXT NOT NULL, "
+            "count BIGINT NOT NULL, PRIMARY KEY (month, category, outcome, rule))"
+        )
+
+    def drop_tables(self, cursor: Cursor) -> None:
+        """Drop the table."""
+        cursor.execute("DROP TABLE IF EXISTS report_authorizations")
+
+    def process(self, event: LedgerEvent, cursor: Cursor) -> None:
+        """Count an authorization decision."""
+        if not isinstance(event, AuthorizationIssued | AuthorizationDenied):
+            return
+        month = day_of(event.occurred_at, self.tz).strftime("%Y-%m")
+        category = event.risk_category.value
+        if isinstance(event, AuthorizationIssued):
+            self._count(cursor, month, category, "issued", ANY_RULE)
+            return
+        self._count(cursor, month, category, "denied", ANY_RULE)
+        for reason in event.reasons:
+            self._count(cursor, month, category, "denied", reason.rule)
+
+    @staticmethod
+    def _count(cursor: Cursor, month: str, category: str, outcome: str, rule: str) -> None:
+        cursor.execute(
+            "INSERT INTO report_authorizations (month, category, outcome, rule, count) "
+            "VALUES (?, ?, ?, ?, 1) ON CONFLICT (month, category, outcome, rule) "
+            "DO UPDATE SET count = report_authorizations.count + 1",
+            (month, category, outcome, rule),
+        )
+
+
+def monthly_report(cursor: Cursor) -> dict[str, Any]:
+    """`{"months": [{"month", "issued", "denied", "issued_by_category", "denied_by_category",
+    "denied_by_rule"}]}` from the table."""
+    months: dict[str, dict[str, Any]] = {}
+    rows = cursor.fetchall(
+        "SELECT month, category, outcome, rule, count FROM report_authorizations "
+        "ORDER BY month, outcome, category, rule"
+    )
+    for month, category, outcome, rule, count in rows:
+        entry = months.setdefault(
+            month,
+            {
+                "month": month,
+                "issued": 0,
+                "denied": 0,
+                "issued_by_category": {},
+                "denied_by_category": {},
+                "denied_by_rule": {},
+            },
+        )
+        if rule == ANY_RULE:
+            entry[outcome] += count
+            entry[f"{outcome}_by_category"][category] = count
+        else:
+            entry["denied_by_rule"][rule] = entry["denied_by_rule"].get(rule, 0) + count
+    return {"months": list(months.values())}
