@@ -98,6 +98,13 @@ class Ledger(Application[UUID]):
         """Every event of an aggregate, in order."""
         return [cast(LedgerEvent, e) for e in self.events.get(uid)]
 
+    def first_recorded_at(self) -> datetime | None:
+        """When the ledger recorded its first event (None while empty)."""
+        first = self.recorder.select_notifications(start=1, limit=1)
+        if not first:
+            return None
+        return cast(LedgerEvent, self.mapper.to_domain_event(first[0])).timestamp
+
     def _read_last_recorded_at(self) -> datetime | None:
         last = self.recorder.max_notification_id()
         if not last:

@@ -28,13 +28,23 @@ def parse_as_of(text: str, ledger: Ledger) -> datetime:
     tz = ledger.settings.timezone
     try:
         if "T" not in text:
-            return datetime.combine(datetime.fromisoformat(text).date(), time.max, tz)
+            day_end = datetime.combine(datetime.fromisoformat(text).date(), time.max, tz)
+            return _after_ledger_began(day_end, ledger)
         instant = datetime.fromisoformat(text)
     except ValueError:
         msg = f"as-of: {text!r} is not an ISO date or date-time."
         raise InvalidCommand(msg, field="as_of") from None
     if instant.tzinfo is None:
         msg = f"as-of: {text!r} needs a UTC offset (e.g. 2026-03-01T09:00:00-05:00)."
+        raise InvalidCommand(msg, field="as_of")
+    return _after_ledger_began(instant, ledger)
+
+
+def _after_ledger_began(instant: datetime, ledger: Ledger) -> datetime:
+    first = ledger.first_recorded_at()
+    if first is None or instant < first:
+        began = first.isoformat() if first else "nothing is recorded yet"
+        msg = f"as-of: {instant.isoformat()} is before the ledger existed ({began})."
         raise InvalidCommand(msg, field="as_of")
     return instant
 
