@@ -94,6 +94,18 @@ class CertificationSuspended(ParticipantEvent):
         return state.model_copy(update={"certified": False, "suspended_reason": self.reason})
 
 
+class PrescriberSuspended(CertificationSuspended):
+    """A prescriber's certification was suspended or revoked (P3)."""
+
+
+class PharmacySuspended(CertificationSuspended):
+    """A pharmacy's certification was suspended or revoked (P3)."""
+
+
+PRESCRIBER_EVENTS = (PrescriberRegistered, PrescriberCertified, PrescriberSuspended)
+PHARMACY_EVENTS = (PharmacyCertified, PharmacyRecertified, PharmacySuspended)
+
+
 def project_participant(
     state: ParticipantState | None, events: Iterable[ParticipantEvent]
 ) -> ParticipantState | None:

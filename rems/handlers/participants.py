@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from domain.chain import NewAggregate
 from domain.participants import (
-    CertificationSuspended,
     PharmacyCertified,
     PharmacyRecertified,
+    PharmacySuspended,
     PrescriberCertified,
     PrescriberRegistered,
+    PrescriberSuspended,
 )
 from domain.registry import aggregate_id
 from rems.commands import (
@@ -61,7 +62,7 @@ def suspend_prescriber(unit: Unit, cmd: SuspendPrescriber) -> Outcome:
     if prescriber is None:
         msg = f"Prescriber {cmd.prescriber_id} is not registered."
         raise NotFound(msg)
-    unit.record(CertificationSuspended, prescriber, reason=cmd.reason)
+    unit.record(PrescriberSuspended, prescriber, reason=cmd.reason)
     return Outcome({"prescriber_id": cmd.prescriber_id, "certified": False})
 
 
@@ -88,5 +89,5 @@ def suspend_pharmacy(unit: Unit, cmd: SuspendPharmacy) -> Outcome:
     if pharmacy is None:
         msg = f"Pharmacy {cmd.pharmacy_id} is not certified in the REMS."
         raise NotFound(msg)
-    unit.record(CertificationSuspended, pharmacy, reason=cmd.reason)
+    unit.record(PharmacySuspended, pharmacy, reason=cmd.reason)
     return Outcome({"pharmacy_id": cmd.pharmacy_id, "certified": False})

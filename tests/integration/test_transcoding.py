@@ -201,6 +201,8 @@ def every_kind_of_event(p: Program) -> None:
     p.participants()
     p.prescriber("DR2")
     p.ok("suspend_pharmacy", pharmacy_id="PH1", reason="inspection")
+    p.prescriber("DR3")
+    p.ok("suspend_prescriber", prescriber_id="DR3", reason="audit")
     p.pharmacy()  # re-certification
     p.ready_frp("F1")
     first = p.authorize("F1", command_id="first-rx")
