@@ -12,8 +12,10 @@ import orjson
 
 from infra.settings import Settings, SettingsError
 from rems import printing
+from rems.audit.commands import add_audit_commands
 from rems.batch import apply_lines
 from rems.errors import RemsError
+from rems.kafka_commands import add_kafka_commands
 from rems.ledger import Ledger
 from rems.queries import default_now, eligibility, history, parse_as_of
 from rems.replay import replay_decision
@@ -135,21 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     projections = sub.add_parser("projections", help="catch up or rebuild the read models")
     projections.add_argument("what", choices=["run", "rebuild"])
     projections.set_defaults(run=_cmd_projections)
-    _add_audit(sub)
+    add_audit_commands(sub)
+    add_kafka_commands(sub)
     demo = sub.add_parser("demo", help="simulate a realistic program and summarise it")
     demo.add_argument("--patients", type=int, default=240)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(run=_cmd_demo, demo=True)
     return parser
-
-
-def _add_audit(sub: Any) -> None:
-    try:
-        from rems.audit.commands import add_audit_commands
-    except ImportError:  # pragma: no cover - the audit package is always shipped
-        return
-    add_audit_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

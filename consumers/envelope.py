@@ -1,0 +1,147 @@
+"""What the ledger publishes: topic routing and the pseudonymous message envelope.
+
+Topics by stream; the message key is the aggregate ID (uuid5 of the program ID: a pseudonym), so
+one patient's events stay ordered within a partition. No name, address, phone, date of birth or
+free text leaves the ledger: those fields are dropped, and the one age fact the rules need is
+published as `adult_from` (the day a minor turns 18; absent for adults) — data minimisation
+rather than the birth date. The patient's program ID is replaced by the pseudonym.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+
+from domain.base import Frozen, LedgerEvent
+from domain.calendar import age_on, birthday
+from domain.decision_events import AuthorizationVoided, ConfirmationVoided, Decision
+from domain.participants import PHARMACY_EVENTS, PRESCRIBER_EVENTS
+from domain.patient_events import (
+    MenstrualAbnormalityRecorded,
+    PatientEnrolled,
+    PatientEvent,
+    PregnancyReported,
+    PregnancyReportResolved,
+    PregnancyTestRecorded,
+)
+
+SCHEMA_VERSION = 1
+ADULT_AGE = 18
+
+TOPICS = {
+    "patients": "rems.patients",
+    "prescribers": "rems.prescribers",
+    "pharmacies": "rems.pharmacies",
+    "decisions": "rems.decisions",
+    "safety": "rems.safety",
+}
+DEAD_LETTER_TOPIC = "rems.dead-letter"
+
+SAFETY_EVENTS = (
+    PregnancyReported,
+    PregnancyReportResolved,
+    MenstrualAbnormalityRecorded,
+    PregnancyTestRecorded,
+)
+WITHHELD = frozenset(
+    {"name", "address", "phone", "fax", "date_of_birth", "patient_id", "concerns", "evidence"}
+)
+"""Fields never published, at any depth."""
+FREE_TEXT_FLAGS = {"concerns": "has_concerns", "evidence": "has_evidence"}
+INTERNAL = frozenset({"previous_hash", "hash", "command_id", "actor"})
+
+
+class Envelope(Frozen):
+    """One published event."""
+
+    event_id: str
+    """Unique event ID: consumers de-duplicate by it."""
+    type: str
+    """The event's past-tense name, e.g. `AuthorizationIssued`."""
+    schema_version: int = SCHEMA_VERSION
+    """Version of this envelope and payload schema."""
+    aggregate_id: str
+    """Pseudonymous aggregate ID (the message key)."""
+    aggregate_version: int
+    """Position of the event in its aggregate."""
+    occurred_at: AwareDatetime
+    """When it happened."""
+    recorded_at: AwareDatetime
+    """When the ledger recorded it."""
+    position: int
+    """Position in the ledger's notification log."""
+    payload: dict[str, Any] = Field(default_factory=dict)
+    """The event's fields without identifying data."""
+
+
+def topic_for(event: LedgerEvent) -> str | None:
+    """The topic an event is published on (None: internal, not published)."""
+    return topic_for_class(type(event))
+
+
+def topic_for_class(event_class: type[LedgerEvent]) -> str | None:
+    """The topic events of a class are published on (None: internal)."""
+    if issubclass(event_class, Decision | AuthorizationVoided | ConfirmationVoided):
+        return TOPICS["decisions"]
+    if issubclass(event_class, SAFETY_EVENTS):
+        return TOPICS["safety"]
+    if issubclass(event_class, PatientEvent):
+        return TOPICS["patients"]
+    if issubclass(event_class, PRESCRIBER_EVENTS):
+        return TOPICS["prescribers"]
+    if issubclass(event_class, PHARMACY_EVENTS):
+        return TOPICS["pharmacies"]
+    return None
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        clean: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in FREE_TEXT_FLAGS:
+                clean[FREE_TEXT_FLAGS[key]] = bool(item)
+            elif key not in WITHHELD:
+                clean[key] = _scrub(item)
+        return clean
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def adult_from(date_of_birth: date, on: date) -> date | None:
+    """The day a patient who is a minor on `on` turns 18; None for an adult."""
+    if age_on(date_of_birth, on) >= ADULT_AGE:
+        return None
+    return birthday(date_of_birth, ADULT_AGE)
+
+
+def payload_of(event: LedgerEvent) -> dict[str, Any]:
+    """The event's publishable fields."""
+    exclude = INTERNAL | {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "occurred_at",
+        "event_id",
+    }
+    payload: dict[str, Any] = _scrub(event.model_dump(mode="json", exclude=set(exclude)))
+    if isinstance(event, PatientEnrolled):
+        grown_up = adult_from(event.date_of_birth, event.occurred_at.date())
+        payload["adult_from"] = grown_up.isoformat() if grown_up else None
+    return payload
+
+
+def envelope(event: LedgerEvent, position: int) -> Envelope:
+    """The published form of an event at a log position."""
+    return Envelope(
+        event_id=str(event.event_id),
+        type=event.type_name,
+        aggregate_id=str(event.originator_id),
+        aggregate_version=event.originator_version,
+        occurred_at=event.occurred_at,
+        recorded_at=event.timestamp,
+        position=position,
+        payload=payload_of(event),
+    )

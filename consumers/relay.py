@@ -1,0 +1,147 @@
+"""The relay: publishes the ledger's events to Kafka in notification-log order.
+
+The last published position is stored durably in the ledger's own database and moved only after
+the broker acknowledged every message up to it (idempotent producer, `acks=all`): a crash loses
+nothing and re-sends at most the unacknowledged tail, which consumers drop by event ID. While the
+broker is away the relay retries with a growing pause and says so in its log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from consumers.envelope import envelope, topic_for
+from domain.base import LedgerEvent
+from infra.views import ViewDatabase
+
+log = logging.getLogger("rems.relay")
+
+RELAY_NAME = "kafka"
+ACK_TIMEOUT_S = 30.0
+
+
+class Publisher(Protocol):
+    """The part of a Kafka producer the relay uses."""
+
+    def send(self, topic: str, value: bytes, key: bytes) -> Any:
+        """Queue a message; the returned future resolves when the broker acknowledged it."""
+        ...
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for every queued message."""
+        ...
+
+
+class RelayPositions:
+    """The relay's last acknowledged log position, in the ledger's database."""
+
+    def __init__(self, database: ViewDatabase, name: str = RELAY_NAME) -> None:
+        self.database = database
+        self.name = name
+        with database.transaction() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS relay_positions "
+                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+            cursor.execute(
+                "INSERT INTO relay_positions (name, position) VALUES (?, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name,),
+            )
+
+    def get(self) -> int:
+        """The last position the broker acknowledged."""
+        with self.database.transaction() as cursor:
+            row = cursor.fetchone(
+                "SELECT position FROM relay_positions WHERE name = ?", (self.name,)
+            )
+        return int(row[0]) if row else 0
+
+    def set(self, position: int) -> None:
+        """Record a new acknowledged position."""
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "UPDATE relay_positions SET position = ? WHERE name = ?", (position, self.name)
+            )
+
+
+class Relay:
+    """Drains the notification log to Kafka, batch by batch."""
+
+    def __init__(
+        self,
+        read: Callable[[int, int], Sequence[Any]],
+        decode: Callable[[Any], LedgerEvent],
+        positions: RelayPositions,
+        publisher: Publisher,
+        batch_size: int = 500,
+    ) -> None:
+        self._read = read
+        self._decode = decode
+        self.positions = positions
+        self.publisher = publisher
+        self.batch_size = batch_size
+
+    def publish_batch(self) -> int:
+        """Publish the next batch and move the position once all is acknowledged."""
+        start = self.positions.get()
+        rows = self._read(start + 1, self.batch_size)
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            event = self._decode(row)
+            topic = topic_for(event)
+            if topic is None:
+                continue
+            message = envelope(event, row.id)
+            futures.append(
+                self.publisher.send(
+                    topic,
+                    value=message.model_dump_json().encode(),
+                    key=message.aggregate_id.encode(),
+                )
+            )
+        self.publisher.flush(timeout=ACK_TIMEOUT_S)
+        for future in futures:
+            future.get(timeout=ACK_TIMEOUT_S)  # raises if the broker did not acknowledge
+        self.positions.set(rows[-1].id)
+        return len(rows)
+
+    def drain(self) -> int:
+        """Publish until the log is exhausted; return how many log entries were passed."""
+        total = 0
+        while batch := self.publish_batch():
+            total += batch
+        return total
+
+    def follow(
+        self,
+        stop: threading.Event,
+        poll_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Publish new events as they are recorded until `stop` is set; retry with backoff."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                published = self.drain()
+                backoff = 0.5
+                if not published:
+                    stop.wait(poll_s)
+            except Exception as error:  # the broker or the store is away: wait, then retry
+                if on_error is not None:
+                    on_error(error)
+                log.warning(
+                    "relay: publishing failed at position %d (%s); retrying in %.1f s",
+                    self.positions.get(),
+                    type(error).__name__,
+                    backoff,
+                )
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff_s)
+        log.info("relay: stopped at position %d", self.positions.get())

@@ -1,0 +1,69 @@
+"""Kafka clients for the relay and the consumers (kafka-python), configured for safety."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from typing import Any
+
+with warnings.catch_warnings():
+    # kafka-python 3.0 calls importlib.resources' deprecated read_text/open_text on import.
+    warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+__all__ = [
+    "KafkaError",
+    "create_topics",
+    "idempotent_producer",
+    "manual_commit_consumer",
+]
+
+
+def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
+    """A producer that never duplicates or reorders on retry: idempotence, acks from all
+    in-sync replicas, bounded in-flight requests."""
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "max_in_flight_requests_per_connection": 5,
+        "retries": 2_147_483_647,
+        "linger_ms": 5,
+        "request_timeout_ms": 10_000,
+        "delivery_timeout_ms": 30_000,
+        "client_id": "rems-relay",
+    }
+    settings.update(overrides)
+    return KafkaProducer(**settings)
+
+
+def manual_commit_consumer(bootstrap: str, group_id: str, **overrides: Any) -> Any:
+    """A consumer in a group that commits offsets only when told to."""
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "client_id": f"rems-{group_id}",
+    }
+    settings.update(overrides)
+    return KafkaConsumer(**settings)
+
+
+def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
+    """Create topics that do not exist yet (replication factor 1: the dev/test broker)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="rems-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
+            for name in names
+            if name not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(wanted)
+    finally:
+        admin.close()
