@@ -15,6 +15,7 @@ from rems import printing
 from rems.audit.commands import add_audit_commands
 from rems.batch import apply_lines
 from rems.errors import RemsError
+from rems.export.commands import add_export_command
 from rems.kafka_commands import add_kafka_commands
 from rems.ledger import Ledger
 from rems.queries import default_now, eligibility, history, parse_as_of
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     projections.add_argument("what", choices=["run", "rebuild"])
     projections.set_defaults(run=_cmd_projections)
     add_audit_commands(sub)
+    add_export_command(sub)
     add_kafka_commands(sub)
     demo = sub.add_parser("demo", help="simulate a realistic program and summarise it")
     demo.add_argument("--patients", type=int, default=240)
