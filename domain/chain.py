@@ -2,8 +2,9 @@
 its aggregate, so altering, deleting, reordering or inserting a stored event breaks the chain.
 
 The hash is SHA-256 over canonical JSON (sorted keys, no spaces) of the event as stored: its JSON
-state without `hash` (and without the mapper's `class_version` marker), plus the aggregate ID and
-version. Verification recomputes it from the stored bytes alone.
+state without `hash` (and without the mapper's `class_version` marker), plus the aggregate ID,
+version and topic (the event's class), so moving a state under another class breaks it too.
+Verification recomputes it from the stored bytes alone.
 """
 
 from __future__ import annotations
@@ -48,9 +49,12 @@ def canonical_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def stored_event_hash(originator_id: UUID | str, version: int, state: dict[str, Any]) -> str:
-    """The hash an event must carry, from its stored JSON state and its position."""
+def stored_event_hash(
+    originator_id: UUID | str, version: int, state: dict[str, Any], topic: str
+) -> str:
+    """The hash an event must carry, from its stored JSON state, position and topic."""
     payload = {k: v for k, v in state.items() if k not in NOT_HASHED}
     payload["originator_id"] = str(originator_id)
     payload["originator_version"] = version
+    payload["topic"] = topic
     return canonical_hash(payload)

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from domain.base import LedgerEvent
-from domain.chain import Head, canonical_hash
+from domain.chain import Head, stored_event_hash
 from domain.participants import ParticipantState
 from domain.patient_state import PatientState
 from domain.registry import NumberClaim, aggregate_id
@@ -93,7 +95,12 @@ class Unit:
             previous_hash=previous,
             **fields,
         )
-        digest = canonical_hash(event.model_dump(mode="json", exclude={"hash"}))
+        digest = stored_event_hash(
+            head.id,
+            version + 1,
+            event.model_dump(mode="json", exclude={"hash", "originator_id", "originator_version"}),
+            get_topic(event_class),
+        )
         event = event.model_copy(update={"hash": digest})
         self._heads[head.id] = (version + 1, digest)
         self.pending.append(event)
