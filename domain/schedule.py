@@ -137,6 +137,16 @@ def due_items(patient: PatientState, at: DecisionTime) -> list[DueItem]:
         )
         if not returned:
             items += _item("X1", "return unused capsules after the last dose", discontinued, on)
+    for authorization in _undispensed(patient):
+        expiry = day_of(authorization.expires_at, at.tz)
+        if expiry <= add_days(on, 2):
+            items += _item(
+                "A2",
+                f"authorization {authorization.number} expires "
+                f"{expiry.isoformat()} before a dispense",
+                min(expiry, on),
+                on,
+            )
     on_therapy = therapy_started_on(patient, at) is not None and (
         discontinued is None
         or any(day_of(d.dispensed_at, at.tz) > discontinued for d in patient.dispenses)
@@ -149,16 +159,6 @@ def due_items(patient: PatientState, at: DecisionTime) -> list[DueItem]:
     items += _item("T4" if weekly else "T5", "pregnancy test", next_pregnancy_test(patient, at), on)
     items += _item("S3", "patient survey", next_survey(patient, at), on)
     items += _item("M1", "complete blood count", next_cbc(patient, at), on)
-    for authorization in _undispensed(patient):
-        expiry = day_of(authorization.expires_at, at.tz)
-        if expiry <= add_days(on, 2):
-            items += _item(
-                "A2",
-                f"authorization {authorization.number} expires "
-                f"{expiry.isoformat()} before a dispense",
-                min(expiry, on),
-                on,
-            )
     return items
 
 

@@ -53,7 +53,18 @@ class ProjectionRunner:
         self._read = read
         self._decode = decode
         self.batch_size = batch_size
-        with database.transaction() as cursor:
+        for attempt in range(3):
+            try:
+                self._create_tables()
+                break
+            except Exception:
+                # PostgreSQL's CREATE TABLE IF NOT EXISTS races with another process creating
+                # the same table at the same moment; the second attempt finds it there.
+                if attempt == 2:
+                    raise
+
+    def _create_tables(self) -> None:
+        with self.database.transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS projection_tracking "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
@@ -63,7 +74,7 @@ class ProjectionRunner:
                 "ON CONFLICT (name) DO NOTHING",
                 (TRACKING_NAME,),
             )
-            for projection in projections:
+            for projection in self.projections:
                 projection.create_tables(cursor)
 
     def position(self) -> int:

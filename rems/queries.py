@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from domain.base import LedgerEvent
@@ -27,8 +27,8 @@ def parse_as_of(text: str, ledger: Ledger) -> datetime:
     """An ISO instant with offset, or a bare date meaning the end of that day (program zone)."""
     tz = ledger.settings.timezone
     try:
-        if "T" not in text:
-            day_end = datetime.combine(datetime.fromisoformat(text).date(), time.max, tz)
+        if len(text.strip()) == len("YYYY-MM-DD"):
+            day_end = datetime.combine(date.fromisoformat(text.strip()), time.max, tz)
             return _after_ledger_began(day_end, ledger)
         instant = datetime.fromisoformat(text)
     except ValueError:

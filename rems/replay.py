@@ -41,7 +41,7 @@ def find_decision(ledger: Ledger, reference: str) -> tuple[list[PatientEvent], D
     `PATIENT_ID@VERSION`; with its patient's events."""
     if "@" in reference:
         patient_id, _, version_text = reference.rpartition("@")
-        if not version_text.isdigit():
+        if not (version_text.isascii() and version_text.isdigit()):
             msg = f"reference: {reference!r} is not PATIENT_ID@VERSION."
             raise InvalidCommand(msg, field="reference")
         events = _patient_events(ledger, patient_id)

@@ -31,12 +31,16 @@ class Views:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.database = ViewDatabase(ledger.settings.database_url)
-        self.runner = ProjectionRunner(
-            self.database,
-            [EligibilityProjection(), ReportProjection(ledger.settings.timezone)],
-            read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-            decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
-        )
+        try:
+            self.runner = ProjectionRunner(
+                self.database,
+                [EligibilityProjection(), ReportProjection(ledger.settings.timezone)],
+                read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
+                decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+            )
+        except BaseException:
+            self.database.close()
+            raise
 
     def close(self) -> None:
         """Close the read-model connection."""
