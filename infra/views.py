@@ -7,6 +7,7 @@ land together or not at all. Statements use `?` placeholders; they are rewritten
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -70,11 +71,14 @@ class ViewDatabase:
 
     def __init__(self, database_url: str) -> None:
         parts = urlsplit(database_url)
+        self._lock = threading.RLock()
         self._sqlite: sqlite3.Connection | None = None
         self._pg: psycopg.Connection[Any] | None = None
         if parts.scheme == "sqlite":
             path = database_url[len("sqlite:///") :]
-            self._sqlite = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._sqlite = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             self._sqlite.execute("PRAGMA journal_mode=WAL")
         elif parts.scheme in ("postgresql", "postgres"):
             self._pg = psycopg.connect(
@@ -91,7 +95,12 @@ class ViewDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises. One at a
+        time per connection, whichever thread asks."""
+        with self._lock:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[Cursor]:
         if self._sqlite is not None:
             self._sqlite.execute("BEGIN IMMEDIATE")
             try:

@@ -12,6 +12,7 @@ import orjson
 
 from infra.settings import Settings, SettingsError
 from rems import printing
+from rems.api.serve import add_api_commands
 from rems.audit.commands import add_audit_commands
 from rems.batch import apply_lines
 from rems.errors import RemsError
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_commands(sub)
     add_export_command(sub)
     add_kafka_commands(sub)
+    add_api_commands(sub)
     demo = sub.add_parser("demo", help="simulate a realistic program and summarise it")
     demo.add_argument("--patients", type=int, default=240)
     demo.add_argument("--seed", type=int, default=7)
