@@ -46,9 +46,25 @@ SAFETY_EVENTS = (
     PregnancyTestRecorded,
 )
 WITHHELD = frozenset(
-    {"name", "address", "phone", "fax", "date_of_birth", "patient_id", "concerns", "evidence"}
+    {
+        "name",
+        "address",
+        "phone",
+        "fax",
+        "date_of_birth",
+        "patient_id",
+        "representative_name",
+        "representative_address",
+        "relationship",
+        "medical_condition",
+        "concerns",
+        "evidence",
+        "reason",
+        "message",
+    }
 )
-"""Fields never published, at any depth."""
+"""Fields never published, at any depth: identifying data and free text (a denial's reasons go
+out as rule IDs only; their messages can name the patient)."""
 FREE_TEXT_FLAGS = {"concerns": "has_concerns", "evidence": "has_evidence"}
 INTERNAL = frozenset({"previous_hash", "hash", "command_id", "actor"})
 

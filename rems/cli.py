@@ -15,6 +15,7 @@ from rems import printing
 from rems.api.serve import add_api_commands
 from rems.audit.commands import add_audit_commands
 from rems.batch import apply_lines
+from rems.consumer_commands import add_consumer_commands
 from rems.errors import RemsError
 from rems.export.commands import add_export_command
 from rems.kafka_commands import add_kafka_commands
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(sub)
     add_kafka_commands(sub)
     add_api_commands(sub)
+    add_consumer_commands(sub)
     demo = sub.add_parser("demo", help="simulate a realistic program and summarise it")
     demo.add_argument("--patients", type=int, default=240)
     demo.add_argument("--seed", type=int, default=7)

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from infra.settings import ClockMode, Settings
 from rems.ledger import Ledger
+from tests.fixtures_kafka import kafka_bootstrap, kafka_broker  # noqa: F401
 from tests.fixtures_postgres import fresh_postgres_url, postgres_url  # noqa: F401
 from tests.program import TZ, Program
 

@@ -11,11 +11,6 @@ import pytest
 
 from infra.kafka_broker import KafkaBroker
 
-# The fixtures, imported so this module runs on its own. Once the top-level conftest imports
-# them, delete this line: a module-level copy is a second fixture definition, so this module
-# would start its own session broker besides the conftest's.
-from tests.fixtures_kafka import kafka_bootstrap, kafka_broker  # noqa: F401
-
 with warnings.catch_warnings():
     # kafka-python 3.0.x calls the deprecated importlib.resources.read_text at import time.
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
@@ -67,7 +62,7 @@ def _read(
     return seen
 
 
-def test_topic_produce_acks_all_and_ordered_read(kafka_bootstrap: str) -> None:  # noqa: F811
+def test_topic_produce_acks_all_and_ordered_read(kafka_bootstrap: str) -> None:
     """A new topic takes three keyed acks=all messages and a consumer group reads them in order."""
     topic = _topic("broker-smoke")
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
@@ -86,7 +81,7 @@ def test_topic_produce_acks_all_and_ordered_read(kafka_bootstrap: str) -> None: 
     assert _read(kafka_bootstrap, topic, 3, group_id=_topic("group")) == records
 
 
-def test_message_survives_broker_restart_on_same_port(kafka_broker: KafkaBroker) -> None:  # noqa: F811
+def test_message_survives_broker_restart_on_same_port(kafka_broker: KafkaBroker) -> None:
     """An acked message is readable after the broker restarts on the same port and data dir."""
     bootstrap = kafka_broker.bootstrap
     data_meta = (kafka_broker.data_dir / "meta.properties").read_text()

@@ -16,7 +16,6 @@ import pytest
 from infra.postgres_server import STATE_FILE, free_port, main, running_postgres
 
 # Imported so this module runs on its own; the top-level conftest may provide them too.
-from tests.fixtures_postgres import fresh_postgres_url, postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 
@@ -110,8 +109,8 @@ def test_start_failure_includes_server_log_and_cleans_up(scratch_dir: Path) -> N
 
 
 def test_fresh_postgres_url_is_an_empty_database_on_the_session_server(
-    postgres_url: str,  # noqa: F811
-    fresh_postgres_url: str,  # noqa: F811
+    postgres_url: str,
+    fresh_postgres_url: str,
 ) -> None:
     """fresh_postgres_url is a new, empty database on the same server as postgres_url."""
     assert _port_of(fresh_postgres_url) == _port_of(postgres_url)
@@ -128,7 +127,7 @@ def test_fresh_postgres_url_is_an_empty_database_on_the_session_server(
 
 
 def test_fresh_postgres_url_databases_differ_between_tests(
-    fresh_postgres_url: str,  # noqa: F811
+    fresh_postgres_url: str,
 ) -> None:
     """Each test gets its own database name, so tables from other tests are absent."""
     with psycopg.connect(fresh_postgres_url) as conn:

@@ -1,0 +1,138 @@
+"""The projection consumer: the eligibility read model rebuilt from the topics alone.
+
+Each envelope is turned back into its domain event (consumers/rebuild.py) and folded by the
+ledger's own `EligibilityProjection` into this consumer's database, so a downstream system gets
+the same eligibility answers without reading the ledger: `projections.eligibility.load_patient`
+by pseudonym (the aggregate ID) and `rems.queries.eligibility_answer` on the row.
+
+One patient's events travel on three topics (patients, decisions, safety): each topic keeps
+them in order, but the topics interleave freely. Folding needs the aggregate's order, so every
+event is applied strictly by aggregate version; one that arrives ahead of a gap is parked (in
+the same transaction) until the missing versions come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS, Envelope
+from consumers.rebuild import rebuild_event
+from consumers.subscriber import Subscriber
+from infra.views import Cursor, ViewDatabase
+from projections.eligibility import EligibilityProjection
+
+PROJECTION_GROUP = "rems-projection"
+PROJECTION_TOPICS = (
+    TOPICS["patients"],
+    TOPICS["decisions"],
+    TOPICS["safety"],
+    TOPICS["prescribers"],
+    TOPICS["pharmacies"],
+)
+
+
+class StreamProjection:
+    """Folds envelopes into `eligibility_*` rows, each aggregate's events in version order."""
+
+    def __init__(self, projection: EligibilityProjection | None = None) -> None:
+        self.projection = projection or EligibilityProjection()
+        """The ledger's own projection, fed with rebuilt events."""
+
+    def create_tables(self, cursor: Cursor) -> None:
+        """The read model's tables, the applied version per aggregate and the parked events."""
+        self.projection.create_tables(cursor)
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS stream_versions "
+            "(aggregate_id TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS stream_parked (aggregate_id TEXT NOT NULL, "
+            "aggregate_version INTEGER NOT NULL, envelope TEXT NOT NULL, "
+            "PRIMARY KEY (aggregate_id, aggregate_version))"
+        )
+
+    def handle(self, message: Envelope, cursor: Cursor) -> None:
+        """Apply the event if it is its aggregate's next, then any parked successors; park it
+        if an earlier version is still missing; ignore a version already applied."""
+        rebuild_event(message)  # a payload that cannot be rebuilt is rejected now, not later
+        applied = self.applied_version(cursor, message.aggregate_id)
+        if message.aggregate_version <= applied:
+            return
+        if message.aggregate_version > applied + 1:
+            cursor.execute(
+                "INSERT INTO stream_parked (aggregate_id, aggregate_version, envelope) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (message.aggregate_id, message.aggregate_version, message.model_dump_json()),
+            )
+            return
+        self.projection.process(rebuild_event(message), cursor)
+        version = message.aggregate_version
+        while True:
+            row = cursor.fetchone(
+                "SELECT envelope FROM stream_parked WHERE aggregate_id = ? "
+                "AND aggregate_version = ?",
+                (message.aggregate_id, version + 1),
+            )
+            if row is None:
+                break
+            self.projection.process(rebuild_event(Envelope.model_validate_json(row[0])), cursor)
+            version += 1
+        cursor.execute(
+            "DELETE FROM stream_parked WHERE aggregate_id = ? AND aggregate_version <= ?",
+            (message.aggregate_id, version),
+        )
+        cursor.execute(
+            "INSERT INTO stream_versions (aggregate_id, version) VALUES (?, ?) "
+            "ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version",
+            (message.aggregate_id, version),
+        )
+
+    def applied_version(self, cursor: Cursor, aggregate: str) -> int:
+        """The last version of an aggregate folded into the read model (0: none)."""
+        row = cursor.fetchone(
+            "SELECT version FROM stream_versions WHERE aggregate_id = ?", (aggregate,)
+        )
+        return int(row[0]) if row else 0
+
+    def parked(self, cursor: Cursor) -> int:
+        """How many events wait for an earlier version of their aggregate."""
+        row = cursor.fetchone("SELECT COUNT(*) FROM stream_parked")
+        return int(row[0]) if row else 0
+
+
+class StreamProjectionConsumer:
+    """The projection consumer: a `Subscriber` (group `rems-projection`) feeding a
+    `StreamProjection` in its own database."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        store: ViewDatabase,
+        *,
+        group_id: str = PROJECTION_GROUP,
+        topics: Sequence[str] = PROJECTION_TOPICS,
+        dead_letter_topic: str = DEAD_LETTER_TOPIC,
+        **subscriber_options: Any,
+    ) -> None:
+        """Create the tables in `store` and join the group."""
+        self.store = store
+        """The consumer's own database (never the ledger's: the tables share names)."""
+        self.projection = StreamProjection()
+        """The handler: rebuilt events folded in aggregate order."""
+        with store.transaction() as cursor:
+            self.projection.create_tables(cursor)
+        self.subscriber = Subscriber(
+            bootstrap,
+            group_id,
+            topics,
+            self.projection.handle,
+            store,
+            dead_letter_topic,
+            **subscriber_options,
+        )
+        """The Kafka side: de-duplication, offsets, dead letters."""
+
+    def close(self) -> None:
+        """Leave the group and close the Kafka clients (not the store)."""
+        self.subscriber.close()
