@@ -35,7 +35,6 @@ from infra.kafka_clients import create_topics, idempotent_producer, manual_commi
 from infra.views import Cursor, ViewDatabase
 from rems.kafka_commands import build_relay
 from rems.ledger import Ledger
-
 from tests.program import TZ, Program
 
 with warnings.catch_warnings():

@@ -49,7 +49,6 @@ from rems.ledger import Ledger
 from rems.queries import eligibility_answer
 from rems.views import Views
 from tests.conftest import make_ledger
-
 from tests.program import Program
 
 with warnings.catch_warnings():
