@@ -20,7 +20,7 @@ from infra.views import ViewDatabase
 log = logging.getLogger("rems.relay")
 
 RELAY_NAME = "kafka"
-ACK_TIMEOUT_S = 30.0
+ACK_TIMEOUT_S = 20.0
 
 
 class Publisher(Protocol):
@@ -84,10 +84,13 @@ class Relay:
         self.positions = positions
         self.publisher = publisher
         self.batch_size = batch_size
+        self.last_position: int | None = None
+        """The last acknowledged position this relay read or wrote (for its log lines)."""
 
     def publish_batch(self) -> int:
         """Publish the next batch and move the position once all is acknowledged."""
         start = self.positions.get()
+        self.last_position = start
         rows = self._read(start + 1, self.batch_size)
         if not rows:
             return 0
@@ -109,6 +112,7 @@ class Relay:
         for future in futures:
             future.get(timeout=ACK_TIMEOUT_S)  # raises if the broker did not acknowledge
         self.positions.set(rows[-1].id)
+        self.last_position = rows[-1].id
         return len(rows)
 
     def drain(self) -> int:
@@ -137,11 +141,12 @@ class Relay:
                 if on_error is not None:
                     on_error(error)
                 log.warning(
-                    "relay: publishing failed at position %d (%s); retrying in %.1f s",
-                    self.positions.get(),
+                    "relay: publishing after position %s failed (%s: %s); retrying in %.1f s",
+                    self.last_position,
                     type(error).__name__,
+                    error,
                     backoff,
                 )
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff_s)
-        log.info("relay: stopped at position %d", self.positions.get())
+        log.info("relay: stopped after position %s", self.last_position)

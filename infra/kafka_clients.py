@@ -31,8 +31,13 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
         "max_in_flight_requests_per_connection": 5,
         "retries": 2_147_483_647,
         "linger_ms": 5,
-        "request_timeout_ms": 10_000,
-        "delivery_timeout_ms": 30_000,
+        # Fail fast enough that an absent broker is noticed, logged and retried by the relay
+        # (which re-sends the unacknowledged batch) rather than waited on silently.
+        "max_block_ms": 5_000,
+        "request_timeout_ms": 5_000,
+        "delivery_timeout_ms": 15_000,
+        "reconnect_backoff_ms": 100,
+        "reconnect_backoff_max_ms": 1_000,
         "client_id": "rems-relay",
     }
     settings.update(overrides)
