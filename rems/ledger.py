@@ -90,9 +90,10 @@ class Ledger(Application[UUID]):
         """The owner of an authorization or confirmation number."""
         return self._get(aggregate_id(kind, number), project_claim, NumberClaim)
 
-    def receipt(self, command_id: str) -> CommandReceipt | None:
-        """The first result of a command ID."""
-        return self._get(aggregate_id("command", command_id), project_receipt, CommandReceipt)
+    def receipt(self, actor: str, command_id: str) -> CommandReceipt | None:
+        """The first result of a command ID sent by this actor (keys are per caller, so one
+        caller's key never answers with another's result)."""
+        return self._get(receipt_id(actor, command_id), project_receipt, CommandReceipt)
 
     def stored_events(self, uid: UUID) -> list[LedgerEvent]:
         """Every event of an aggregate, in order."""
@@ -118,7 +119,7 @@ class Ledger(Application[UUID]):
         try:
             obj = _as_object(raw)
             command_id = obj.get("command_id")
-            if isinstance(command_id, str) and (receipt := self.receipt(command_id)):
+            if isinstance(command_id, str) and (receipt := self.receipt(actor, command_id)):
                 msg = f"Command {command_id} was already applied; this is its first result."
                 raise Duplicate(msg, original=receipt.result)
             command = _parse(obj)
@@ -150,7 +151,7 @@ class Ledger(Application[UUID]):
         if command.command_id is not None:
             unit.record(
                 CommandReceived,
-                NewAggregate(aggregate_id("command", command.command_id)),
+                NewAggregate(receipt_id(unit.actor, command.command_id)),
                 command=command.command,
                 result=result,
             )
@@ -191,6 +192,11 @@ class Ledger(Application[UUID]):
                 msg = f"at: {command.at.isoformat()} is in the future; facts are never future-dated"
                 raise InvalidCommand(msg, field="at")
         return now
+
+
+def receipt_id(actor: str, command_id: str) -> UUID:
+    """The receipt aggregate of a caller's command ID."""
+    return aggregate_id("command", f"{actor}\x1f{command_id}")
 
 
 def _as_object(raw: Mapping[str, Any] | bytes | str) -> dict[str, Any]:

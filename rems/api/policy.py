@@ -64,6 +64,7 @@ class Forbidden(Exception):
 def _under_care(ledger: Ledger, principal: Principal, patient_id: Any) -> None:
     if not isinstance(patient_id, str):
         return  # malformed: the command itself will be answered `invalid`
+    patient_id = patient_id.strip()  # as the command's own parsing will read it
     patient = ledger.patient_state(patient_id)
     if patient is None or patient.prescriber_id != principal.subject:
         msg = f"Patient {patient_id} is not under the care of prescriber {principal.subject}."
@@ -72,7 +73,7 @@ def _under_care(ledger: Ledger, principal: Principal, patient_id: Any) -> None:
 
 def _same(principal: Principal, body: dict[str, Any], field: str) -> None:
     value = body.get(field)
-    if isinstance(value, str) and value != principal.subject:
+    if isinstance(value, str) and value.strip() != principal.subject:
         msg = f"{field}: a {principal.role.value} acts only as itself ({principal.subject})."
         raise Forbidden(msg)
 
@@ -86,7 +87,7 @@ def check_command(ledger: Ledger, principal: Principal, name: str, body: dict[st
         _same(principal, body, "prescriber_id")
         if name == "enroll_patient":
             existing = body.get("patient_id")
-            if isinstance(existing, str) and ledger.patient_state(existing) is not None:
+            if isinstance(existing, str) and ledger.patient_state(existing.strip()) is not None:
                 _under_care(ledger, principal, existing)
         else:
             _under_care(ledger, principal, body.get("patient_id"))

@@ -99,6 +99,8 @@ def add_query_routes(app: FastAPI) -> None:
     def get_replay(request: Request, reference: str, principal: Caller) -> dict[str, Any]:
         """Re-run a recorded decision (RA-..., RC-..., or PATIENT_ID@VERSION)."""
         ledger = _state(request).ledger
+        if "@" in reference:  # the patient is named: check scope before looking anything up
+            check_patient_read(ledger, principal, reference.rpartition("@")[0], "decisions")
         events, _ = find_decision(ledger, reference)
         enrolled = cast(PatientEnrolled, events[0])
         check_patient_read(ledger, principal, enrolled.patient_id, "decisions")

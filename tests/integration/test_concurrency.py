@@ -136,14 +136,14 @@ def test_conflicting_authorization_records_neither_decision_nor_number_claim(
     outcome = commit(second_ledger, stale_unit, stale_command, stale_result)
     assert outcome["error"]["code"] == "conflict"
     assert second_ledger.claim("authorization", number) is None
-    assert any_ledger.receipt("auth-race-1") is None
+    assert any_ledger.receipt("batch", "auth-race-1") is None
     assert "AuthorizationIssued" not in patient_types(any_ledger, "M1")
 
     retry = second_ledger.execute(request)  # same command_id: not a duplicate, nothing was kept
     assert retry["ok"] is True, retry
     assert retry["authorization_number"] != number
     assert patient_types(any_ledger, "M1").count("AuthorizationIssued") == 1
-    receipt = any_ledger.receipt("auth-race-1")
+    receipt = any_ledger.receipt("batch", "auth-race-1")
     assert receipt is not None
     assert receipt.result == retry
 
@@ -281,7 +281,7 @@ def test_racing_threads_only_ever_succeed_or_conflict(
     expected_ids = {f"t{i}-{n}" for i in (0, 1) for n in range(rounds)}
     assert sorted(e.command_id or "" for e in appended) == sorted(expected_ids)
     for command_id in expected_ids:
-        receipt = any_ledger.receipt(command_id)
+        receipt = any_ledger.receipt("batch", command_id)
         assert receipt is not None
         assert receipt.result["ok"] is True
 
