@@ -1,4 +1,4 @@
-"""Pytest fixtures that run a real single-node Kafka broker (see ``infra/kafka_broker.py``).
+"""Pytest fixtures that run a real single-node Kafka broker (see ``infra/kafka_broker/``).
 
 ``kafka_bootstrap`` is one broker shared by the whole session; ``kafka_broker`` is a dedicated
 broker for one test, which that test may ``stop()`` and ``start()`` again (same port, same
