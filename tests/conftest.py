@@ -12,7 +12,11 @@ from hypothesis import HealthCheck, settings
 from infra.settings import ClockMode, Settings
 from rems.ledger import Ledger
 from tests.fixtures_kafka import kafka_bootstrap, kafka_broker  # noqa: F401
-from tests.fixtures_postgres import fresh_postgres_url, postgres_url  # noqa: F401
+from tests.fixtures_postgres import (  # noqa: F401
+    fresh_postgres_url,
+    postgres_url,
+    scratch_database,
+)
 from tests.program import TZ, Program
 
 settings.register_profile(
@@ -64,3 +68,18 @@ def any_ledger(backend_url: str) -> Iterator[Ledger]:
     app = make_ledger(backend_url)
     yield app
     app.close()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database of its own per backend for one test module (e.g. a simulated program built
+    once and read by every test of the module)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('module') / 'rems.db'}"
+        return
+    with scratch_database(request.getfixturevalue("postgres_url")) as url:
+        yield url

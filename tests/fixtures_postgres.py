@@ -7,6 +7,7 @@ session; ``fresh_postgres_url`` gives each test its own empty database on it.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -30,18 +31,25 @@ def _with_database(url: str, database: str) -> str:
     return urlsplit(url)._replace(path=f"/{database}").geturl()
 
 
-@pytest.fixture
-def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
-    """URL of a new, uniquely named, empty database, dropped after the test."""
+@contextlib.contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new, uniquely named, empty database on the server; dropped afterwards."""
     name = f"test_{uuid.uuid4().hex}"
-    admin_url = _with_database(postgres_url, "postgres")
+    admin_url = _with_database(server_url, "postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _with_database(postgres_url, name)
+        yield _with_database(server_url, name)
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             # FORCE ends connections a test (or a leaked pool) left open.
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """URL of a new, uniquely named, empty database, dropped after the test."""
+    with scratch_database(postgres_url) as url:
+        yield url

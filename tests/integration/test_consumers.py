@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import pytest
 
-from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS, Envelope
+from consumers.envelope import Envelope
 from consumers.safety import SAFETY_TOPICS, CaseKind, SafetyCases, SafetyConsumer
 from consumers.subscriber import DataError, Subscriber
 from domain.registry import aggregate_id
@@ -35,19 +35,21 @@ from infra.kafka_clients import create_topics, idempotent_producer, manual_commi
 from infra.views import Cursor, ViewDatabase
 from rems.kafka_commands import build_relay
 from rems.ledger import Ledger
+from tests.kafka_helpers import start_at_end
 from tests.program import TZ, Program
 
 with warnings.catch_warnings():
     # kafka-python 3.0 calls importlib.resources' deprecated read_text/open_text on import.
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
-    from kafka import OffsetAndMetadata, TopicPartition
+    from kafka import TopicPartition
 
 pytestmark = pytest.mark.kafka
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
-FAST_GROUP = {"session_timeout_ms": 6_000, "heartbeat_interval_ms": 500}
-"""The broker's minimum session: a killed member is dropped from its group after 6 s."""
+FAST_GROUP = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 1_000}
+"""A short session (the broker allows 6 s; 10 s rides out a loaded machine): a killed member is
+dropped from its group after 10 s."""
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -121,24 +123,6 @@ def _committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> l
     consumer = manual_commit_consumer(bootstrap, group)
     try:
         return [consumer.committed(TopicPartition(topic, p)) for p in range(partitions)]
-    finally:
-        consumer.close()
-
-
-def _start_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
-    """Commit the current end of `topics` for a new group, so it reads only what comes next
-    (the ledger's topics are shared by every test of the session)."""
-    create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC])
-    consumer = manual_commit_consumer(bootstrap, group)
-    try:
-        parts = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        consumer.assign(parts)
-        ends = consumer.end_offsets(parts)
-        consumer.commit({tp: OffsetAndMetadata(ends[tp], "", -1) for tp in parts})
     finally:
         consumer.close()
 
@@ -384,7 +368,7 @@ def test_safety_consumer_opens_a_case_for_a_positive_test_and_flags_missing_repo
     reports are flagged missing, and a later pregnancy report that told only MedWatch leaves
     the REMS report flagged."""
     group = _name("safety")
-    _start_at_end(kafka_bootstrap, group, SAFETY_TOPICS)
+    start_at_end(kafka_bootstrap, group, SAFETY_TOPICS)
     program = Program(ledger).participants().ready_frp("PAT1")
     program.fill("PAT1")
     dispensed_at = program.now

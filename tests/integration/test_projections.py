@@ -10,16 +10,13 @@ one database never double-count.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from domain.base import LedgerEvent
 from infra.views import Cursor, ViewDatabase
@@ -41,34 +38,10 @@ DEMO_PATIENT_IDS = ["PT-LAPSED", *[f"PT-{n:05d}" for n in range(1, DEMO_PATIENTS
 # ----------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def demo_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A database of its own per backend for this module's simulated program."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('demo') / 'rems.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_url")
-    name = f"test_{uuid.uuid4().hex}"
-    admin = urlsplit(server)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlsplit(server)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
 @pytest.fixture(scope="module")
-def demo(demo_url: str) -> Iterator[Ledger]:
+def demo(module_backend_url: str) -> Iterator[Ledger]:
     """A simulated program of 36 patients (plus a lapsed one), run once per backend."""
-    ledger = make_ledger(demo_url)
+    ledger = make_ledger(module_backend_url)
     summary = run_demo(ledger, patients=DEMO_PATIENTS)
     assert summary["authorizations_issued"] > 100, summary
     yield ledger

@@ -7,16 +7,12 @@ forms (`RA-...`, `RC-...`, `PATIENT_ID@VERSION`), a late-recorded fact, and bad 
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from domain.base import LedgerEvent
 from domain.decision_events import (
@@ -46,34 +42,10 @@ DECISIONS = (
 )
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def demo_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A database of its own per backend for this module's simulated program."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('replay') / 'rems.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_url")
-    name = f"test_{uuid.uuid4().hex}"
-    admin = urlsplit(server)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlsplit(server)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
 @pytest.fixture(scope="module")
-def demo(demo_url: str) -> Iterator[tuple[Ledger, dict[str, Any]]]:
+def demo(module_backend_url: str) -> Iterator[tuple[Ledger, dict[str, Any]]]:
     """A simulated program of 36 patients (plus a lapsed one) and its summary, per backend."""
-    ledger = make_ledger(demo_url)
+    ledger = make_ledger(module_backend_url)
     summary = run_demo(ledger, patients=DEMO_PATIENTS)
     yield ledger, summary
     ledger.close()

@@ -9,14 +9,12 @@ folded in aggregate order even when the topics interleave.
 from __future__ import annotations
 
 import uuid
-import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from consumers.envelope import (
-    DEAD_LETTER_TOPIC,
     TOPICS,
     adult_from,
     envelope,
@@ -40,7 +38,6 @@ from domain.base import LedgerEvent
 from domain.calendar import age_on, birthday
 from domain.patient_events import PatientEnrolled, PregnancyReportResolved
 from domain.registry import aggregate_id
-from infra.kafka_clients import create_topics, manual_commit_consumer
 from infra.views import ViewDatabase
 from projections.eligibility import load_participant, load_patient
 from rems.demo import run_demo
@@ -49,34 +46,11 @@ from rems.ledger import Ledger
 from rems.queries import eligibility_answer
 from rems.views import Views
 from tests.conftest import make_ledger
+from tests.kafka_helpers import start_at_end
 from tests.program import Program
-
-with warnings.catch_warnings():
-    # kafka-python 3.0 calls importlib.resources' deprecated read_text/open_text on import.
-    warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
-    from kafka import OffsetAndMetadata, TopicPartition
-
 
 DEMO_PATIENTS = 30
 COMPARED = ("eligible", "risk_category", "initial", "reasons", "next_due")
-
-
-def _start_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
-    """Commit the current end of `topics` for a new group, so it reads only what comes next
-    (the ledger's topics are shared by every test of the session)."""
-    create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC])
-    consumer = manual_commit_consumer(bootstrap, group)
-    try:
-        parts = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        consumer.assign(parts)
-        ends = consumer.end_offsets(parts)
-        consumer.commit({tp: OffsetAndMetadata(ends[tp], "", -1) for tp in parts})
-    finally:
-        consumer.close()
 
 
 def _published(ledger: Ledger) -> list[LedgerEvent]:
@@ -99,7 +73,7 @@ def test_eligibility_from_the_stream_equals_the_ledgers_own_for_every_patient(
     views = Views(ledger)
     try:
         run_demo(ledger, patients=DEMO_PATIENTS)
-        _start_at_end(kafka_bootstrap, group, PROJECTION_TOPICS)
+        start_at_end(kafka_bootstrap, group, PROJECTION_TOPICS)
         relay, relay_db, producer = build_relay(ledger, kafka_bootstrap)
         try:
             relay.drain()
