@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ log = logging.getLogger("rems.relay")
 
 RELAY_NAME = "kafka"
 ACK_TIMEOUT_S = 20.0
+ACK_PATIENCE_S = 3.0
+"""How long the relay waits for acknowledgements before saying in its log that it is waiting."""
 
 
 class Publisher(Protocol):
@@ -108,12 +111,30 @@ class Relay:
                     key=message.aggregate_id.encode(),
                 )
             )
-        self.publisher.flush(timeout=ACK_TIMEOUT_S)
+        self._await_acknowledgements(len(futures))
         for future in futures:
             future.get(timeout=ACK_TIMEOUT_S)  # raises if the broker did not acknowledge
         self.positions.set(rows[-1].id)
         self.last_position = rows[-1].id
         return len(rows)
+
+    def _await_acknowledgements(self, count: int) -> None:
+        """Flush, saying in the log when the broker is slow to acknowledge (it may be away)."""
+        deadline = time.monotonic() + ACK_TIMEOUT_S
+        while True:
+            try:
+                self.publisher.flush(timeout=ACK_PATIENCE_S)
+                return
+            except Exception as error:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning(
+                    "relay: %d messages after position %s not yet acknowledged (%s); "
+                    "retrying until the broker answers",
+                    count,
+                    self.last_position,
+                    type(error).__name__,
+                )
 
     def drain(self) -> int:
         """Publish until the log is exhausted; return how many log entries were passed."""
