@@ -59,11 +59,8 @@ def _cmd_eligibility(args: argparse.Namespace, ledger: Ledger) -> int:
     if as_of is not None:
         answer = eligibility(ledger, args.patient_id, as_of)
     else:
-        views = Views(ledger)
-        try:
+        with Views(ledger) as views:
             answer = views.eligibility(args.patient_id, default_now(ledger))
-        finally:
-            views.close()
     return _answer(args, answer, printing.eligibility)
 
 
@@ -74,11 +71,8 @@ def _cmd_history(args: argparse.Namespace, ledger: Ledger) -> int:
 
 def _with_views(run: Callable[[Views, argparse.Namespace], dict[str, Any]], show: Any) -> Runner:
     def command(args: argparse.Namespace, ledger: Ledger) -> int:
-        views = Views(ledger)
-        try:
+        with Views(ledger) as views:
             return _answer(args, run(views, args), show)
-        finally:
-            views.close()
 
     return command
 
@@ -89,12 +83,9 @@ def _due(views: Views, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_projections(args: argparse.Namespace, ledger: Ledger) -> int:
-    views = Views(ledger)
-    try:
+    with Views(ledger) as views:
         applied = views.runner.rebuild() if args.what == "rebuild" else views.runner.catch_up()
         print_json({"applied": applied, "position": views.runner.position()})
-    finally:
-        views.close()
     return 0
 
 

@@ -46,6 +46,12 @@ class Views:
         """Close the read-model connection."""
         self.database.close()
 
+    def __enter__(self) -> Views:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def decision_time(self, now: datetime) -> DecisionTime:
         """Decision time in the program's zone, with the rule set in force."""
         tz = self.ledger.settings.timezone

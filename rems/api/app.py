@@ -24,6 +24,7 @@ from rems.api.policy import Forbidden
 from rems.api.tokens import Principal, TokenStore
 from rems.errors import RemsError
 from rems.ledger import Ledger
+from rems.views import Views
 
 log = logging.getLogger("rems.api")
 
@@ -61,6 +62,8 @@ class ApiState:
         self.ledger = ledger
         self.database = ViewDatabase(ledger.settings.database_url)
         self.tokens = TokenStore(self.database)
+        self.views = Views(ledger)
+        """The read models, one connection shared by every request (transactions take turns)."""
         self.write_lock = threading.Lock()
 
     def execute(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
@@ -70,7 +73,8 @@ class ApiState:
             return self.ledger.execute(body, actor=principal.actor)
 
     def close(self) -> None:
-        """Release the ledger and the database connection."""
+        """Release the ledger and the database connections."""
+        self.views.close()
         self.database.close()
         self.ledger.close()
 

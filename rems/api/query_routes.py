@@ -17,7 +17,6 @@ from rems.audit.verify import verify
 from rems.export.commands import render
 from rems.queries import default_now, eligibility, history, parse_as_of
 from rems.replay import find_decision, replay_decision
-from rems.views import Views
 
 AsOf = Annotated[
     str | None,
@@ -65,11 +64,7 @@ def add_query_routes(app: FastAPI) -> None:
         check_patient_read(ledger, principal, patient_id, "eligibility")
         if as_of:
             return eligibility(ledger, patient_id, parse_as_of(as_of, ledger))
-        views = Views(ledger)
-        try:
-            return views.eligibility(patient_id, default_now(ledger))
-        finally:
-            views.close()
+        return _state(request).views.eligibility(patient_id, default_now(ledger))
 
     @app.get("/v1/patients/{patient_id}/history", tags=["queries"])
     def get_history(
@@ -111,21 +106,13 @@ def add_query_routes(app: FastAPI) -> None:
         """What is due or overdue per patient on a day, most overdue first."""
         check_program_read(principal, "work queue")
         ledger = _state(request).ledger
-        views = Views(ledger)
-        try:
-            return views.due(parse_as_of(on, ledger) if on else default_now(ledger))
-        finally:
-            views.close()
+        return _state(request).views.due(parse_as_of(on, ledger) if on else default_now(ledger))
 
     @app.get("/v1/report", tags=["queries"])
     def get_report(request: Request, principal: Caller) -> dict[str, Any]:
         """Authorizations issued and denied per month, by category and rule."""
         check_program_read(principal, "report")
-        views = Views(_state(request).ledger)
-        try:
-            return views.report()
-        finally:
-            views.close()
+        return _state(request).views.report()
 
     @app.get("/v1/verify", tags=["audit"])
     def get_verify(

@@ -33,7 +33,6 @@ from rems.api.web_queue import SORTS, render_queue
 from rems.errors import InvalidCommand, NotFound
 from rems.export.commands import render
 from rems.queries import default_now, parse_as_of
-from rems.views import Views
 
 COOKIE = "rems_token"
 COOKIE_PATH = "/ui"
@@ -209,7 +208,7 @@ def add_web_routes(app: FastAPI) -> None:
                     f'<p><a href="{escape(back)}">Show the record now</a></p>',
                 )
         try:
-            view = load_patient_view(ledger, patient_id, moment)
+            view = load_patient_view(ledger, request.app.state.api.views, patient_id, moment)
         except NotFound:
             return _unknown(patient_id, who)
         return render_patient(view, who)
@@ -239,11 +238,7 @@ def add_web_routes(app: FastAPI) -> None:
             moment = parse_as_of(on, ledger) if on else default_now(ledger)
         except InvalidCommand as error:
             return message_page(422, "Invalid day", error.message, who)
-        views = Views(ledger)
-        try:
-            queue = views.due(moment)
-        finally:
-            views.close()
+        queue = request.app.state.api.views.due(moment)
         return render_queue(queue, sort, on, who)
 
     @app.get("/ui/{rest:path}", include_in_schema=False)

@@ -55,7 +55,9 @@ class PatientView:
     """Events recorded after `as_of`, left out."""
 
 
-def load_patient_view(ledger: Ledger, patient_id: str, as_of: datetime | None) -> PatientView:
+def load_patient_view(
+    ledger: Ledger, views: Views, patient_id: str, as_of: datetime | None
+) -> PatientView:
     """Read the page's data (NotFound for a patient the ledger has never enrolled)."""
     everything = history(ledger, patient_id)["events"]
     events = history(ledger, patient_id, as_of)["events"] if as_of else everything
@@ -65,11 +67,7 @@ def load_patient_view(ledger: Ledger, patient_id: str, as_of: datetime | None) -
     answer: dict[str, Any] | None
     patient: PatientState | None
     if as_of is None:
-        views = Views(ledger)
-        try:
-            answer = views.eligibility(patient_id, now)
-        finally:
-            views.close()
+        answer = views.eligibility(patient_id, now)
         patient = ledger.patient_state(patient_id)
     else:
         try:
