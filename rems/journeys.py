@@ -171,24 +171,7 @@ def patient_journey(sim: Simulation, patient_id: str, category: str, twist: str)
             )
         if twist == "discontinues" and cycle == 3:
             last = day + timedelta(days=20)
-            yield (
-                sim.moment(last, 12),
-                {
-                    "command": "discontinue_therapy",
-                    "patient_id": patient_id,
-                    "last_dose_on": last.isoformat(),
-                    "reason": "disease progression",
-                },
-            )
-            yield (
-                sim.moment(last + timedelta(days=3), 12),
-                {
-                    "command": "record_capsule_return",
-                    "patient_id": patient_id,
-                    "capsules": 8,
-                    "returned_to": "pharmacy",
-                },
-            )
+            yield from _stop_therapy(sim, patient_id, last, "disease progression", "pharmacy", 8)
             return
 
 
@@ -205,22 +188,29 @@ def _pregnancy(sim: Simulation, patient_id: str, prescriber: str, day: date) -> 
         },
     )
     yield sim.moment(day, 12), _authorize(patient_id, prescriber)
+    yield from _stop_therapy(sim, patient_id, day, "pregnancy", "rems", 10)
+
+
+def _stop_therapy(
+    sim: Simulation, patient_id: str, last_dose: date, reason: str, returned_to: str, left: int
+) -> Journey:
+    """The last dose (X1 follows) and, a few days later, the unused capsules returned."""
     yield (
-        sim.moment(day, 13),
+        sim.moment(last_dose, 13),
         {
             "command": "discontinue_therapy",
             "patient_id": patient_id,
-            "last_dose_on": day.isoformat(),
-            "reason": "pregnancy",
+            "last_dose_on": last_dose.isoformat(),
+            "reason": reason,
         },
     )
     yield (
-        sim.moment(day + timedelta(days=2), 10),
+        sim.moment(last_dose + timedelta(days=3), 10),
         {
             "command": "record_capsule_return",
             "patient_id": patient_id,
-            "capsules": 10,
-            "returned_to": "rems",
+            "capsules": left,
+            "returned_to": returned_to,
         },
     )
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from html import escape
-from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import orjson
 from fastapi.responses import HTMLResponse
 
 from rems.api.tokens import Principal
@@ -203,16 +201,3 @@ def day_tag(text: str | None, today: date) -> str:
         f'<span class="nowrap">{escape(day.isoformat())}</span> '
         f'<span class="tag {kind}">{words}</span>'
     )
-
-
-def plain(value: Any) -> str:
-    """A field's value as plain text: strings as they are, lists joined, objects as
-    `key=value` pairs (empty ones left out), other scalars as JSON. Not yet escaped."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return ", ".join(plain(item) for item in value)
-    if isinstance(value, dict):
-        pairs = ", ".join(f"{k}={plain(v)}" for k, v in value.items() if v is not None)
-        return f"({pairs})"
-    return orjson.dumps(value).decode()

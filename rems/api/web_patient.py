@@ -20,9 +20,9 @@ from domain.rules.context import DecisionTime
 from domain.ruleset import ruleset_in_force
 from domain.schedule import DueItem, due_items
 from rems.api.tokens import Principal
-from rems.api.web_layout import day_tag, page, patient_href, plain, when
+from rems.api.web_layout import day_tag, page, patient_href, when
 from rems.errors import NotFound
-from rems.export.html import BOOKKEEPING, CATEGORIES
+from rems.export.html import BOOKKEEPING, CATEGORIES, plain
 from rems.export.timeline import render_timeline
 from rems.ledger import Ledger
 from rems.queries import default_now, eligibility, history

@@ -224,7 +224,7 @@ def _decision(decision: dict[str, Any], zone: ZoneInfo) -> str:
     else:
         reasons = '<p class="meta">No unmet rule: every block rule held.</p>'
     inputs = "".join(
-        f'<dt>{escape(str(key))}</dt><dd class="mono">{escape(_value(value))}</dd>'
+        f'<dt>{escape(str(key))}</dt><dd class="mono">{escape(plain(value))}</dd>'
         for key, value in decision["inputs"].items()
     )
     anchor = f"decision-v{decision['version']}"
@@ -234,15 +234,15 @@ def _decision(decision: dict[str, Any], zone: ZoneInfo) -> str:
     )
 
 
-def _value(value: Any) -> str:
+def plain(value: Any) -> str:
     """A field's value as plain text: strings as they are, lists joined, objects as
     `key=value` pairs (empty ones left out), other scalars as JSON."""
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return ", ".join(_value(item) for item in value)
+        return ", ".join(plain(item) for item in value)
     if isinstance(value, dict):
-        pairs = ", ".join(f"{k}={_value(v)}" for k, v in value.items() if v is not None)
+        pairs = ", ".join(f"{k}={plain(v)}" for k, v in value.items() if v is not None)
         return f"({pairs})"
     return orjson.dumps(value).decode()
 
@@ -291,7 +291,7 @@ def _events(events: list[dict[str, Any]], zone: ZoneInfo) -> str:
 
 def _event_row(event: dict[str, Any], zone: ZoneInfo) -> str:
     details = [
-        f'<span><span class="k">{escape(key)}:</span> {escape(_value(value))}</span>'
+        f'<span><span class="k">{escape(key)}:</span> {escape(plain(value))}</span>'
         for key, value in event.items()
         if key not in BOOKKEEPING and value is not None
     ]
