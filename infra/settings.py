@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from infra.transcoding import MAPPER_TOPIC, TRANSCODER_TOPIC
@@ -71,7 +71,8 @@ class Settings:
 
 
 def event_store_env(database_url: str) -> dict[str, str]:
-    """Translate `sqlite:///PATH` or `postgresql://USER[:PW]@HOST:PORT/DB` to eventsourcing keys."""
+    """Translate `sqlite:///PATH` or `postgresql://USER[:PW]@HOST:PORT/DB[?connect_timeout=S]`
+    to eventsourcing keys."""
     parts = urlsplit(database_url)
     common = {"MAPPER_TOPIC": MAPPER_TOPIC, "TRANSCODER_TOPIC": TRANSCODER_TOPIC}
     if parts.scheme == "sqlite":
@@ -103,6 +104,7 @@ def event_store_env(database_url: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(parts.username),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_CONNECT_TIMEOUT": parse_qs(parts.query).get("connect_timeout", ["30"])[0],
         }
     msg = f"REMS_DATABASE_URL {database_url!r}: the scheme must be sqlite or postgresql"
     raise SettingsError(msg)

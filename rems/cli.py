@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import PersistenceError
 
 from infra.settings import Settings, SettingsError
 from rems import printing
@@ -145,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a `rems` sub-command; exit 0 on success, 1 on a query error, 2 on bad input."""
+    """Run a `rems` sub-command; exit 0 on success, 1 on a query error, 2 on bad input or
+    settings, 3 when the event store fails."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -157,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"rems: {error}", file=sys.stderr)
         return 2
+    except PersistenceError as error:
+        print(f"rems: cannot open the event store ({error})", file=sys.stderr)
+        return 3
     try:
         code: int = args.run(args, ledger)
     except RemsError as error:
@@ -164,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_json(error.to_result())
         print(f"rems: {error.message}", file=sys.stderr)
         return 2 if error.code == "invalid" else 1
+    except PersistenceError as error:
+        print(f"rems: the event store failed ({type(error).__name__}: {error})", file=sys.stderr)
+        return 3
     finally:
         ledger.close()
     return code
