@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from eventsourcing.persistence import PersistenceError
 
 from infra.settings import Settings, SettingsError
@@ -21,17 +20,12 @@ from rems.errors import RemsError
 from rems.export.commands import add_export_command
 from rems.kafka_commands import add_kafka_commands
 from rems.ledger import Ledger
+from rems.printing import print_json
 from rems.queries import default_now, eligibility, history, parse_as_of
 from rems.replay import replay_decision
 from rems.views import Views
 
 Runner = Callable[[argparse.Namespace, Ledger], int]
-
-
-def print_json(obj: Any) -> None:
-    """One compact JSON document on stdout."""
-    sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
-    sys.stdout.flush()
 
 
 def _answer(args: argparse.Namespace, answer: dict[str, Any], show: Callable[..., None]) -> int:

@@ -16,8 +16,6 @@ import threading
 import time
 from typing import Any
 
-import orjson
-
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
 from consumers.safety import SAFETY_GROUP, SafetyConsumer
 from consumers.stream_projection import PROJECTION_GROUP, StreamProjectionConsumer
@@ -25,6 +23,7 @@ from consumers.subscriber import Subscriber
 from infra.kafka_clients import create_topics
 from infra.views import ViewDatabase
 from rems.ledger import Ledger
+from rems.printing import print_json
 from rems.queries import default_now
 
 FLAG_EVERY_S = 60.0
@@ -151,5 +150,4 @@ def _summary(subscriber: Subscriber, taken: int, **extra: Any) -> None:
         "dead_lettered": stats.dead_lettered,
         **extra,
     }
-    sys.stdout.buffer.write(orjson.dumps(body) + b"\n")
-    sys.stdout.flush()
+    print_json(body)

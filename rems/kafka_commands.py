@@ -17,6 +17,7 @@ from domain.base import LedgerEvent
 from infra.kafka_clients import create_topics, idempotent_producer
 from infra.views import ViewDatabase
 from rems.ledger import Ledger
+from rems.printing import print_json
 
 
 def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase, Any]:
@@ -44,7 +45,7 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
     try:
         if args.once:
             passed = relay.drain()
-            print(f'{{"published_through": {relay.positions.get()}, "log_entries": {passed}}}')
+            print_json({"published_through": relay.positions.get(), "log_entries": passed})
             return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

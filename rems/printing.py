@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+
+import orjson
+
+
+def print_json(obj: Any) -> None:
+    """One compact JSON document on stdout (the `--json` form of every command)."""
+    sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
+    sys.stdout.flush()
 
 
 def eligibility(answer: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from rems.api.tokens import Role, TokenStore
 from rems.ledger import Ledger
+from rems.printing import print_json
 
 
 def _cmd_serve(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -32,19 +33,16 @@ def _cmd_tokens(args: argparse.Namespace, ledger: Ledger) -> int:
                 print("rems tokens create: --role and --subject are required")
                 return 2
             token_id, token = store.create(Role(args.role), args.subject)
-            print(
-                f'{{"token_id": "{token_id}", "role": "{args.role}", '
-                f'"subject": "{args.subject}", "token": "{token}"}}'
+            print_json(
+                {"token_id": token_id, "role": args.role, "subject": args.subject, "token": token}
             )
         elif args.what == "revoke":
             if not store.revoke(args.token_id or ""):
                 print(f"rems tokens revoke: no active token {args.token_id}")
                 return 1
-            print(f'{{"revoked": "{args.token_id}"}}')
+            print_json({"revoked": args.token_id})
         else:
-            import orjson
-
-            print(orjson.dumps(store.list()).decode())
+            print_json(store.list())
     finally:
         database.close()
     return 0

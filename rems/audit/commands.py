@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
-
-import orjson
+from typing import TYPE_CHECKING
 
 from rems.audit.digest import compute_digest, parse_digest
 from rems.audit.verify import VerificationReport, verify
 
 if TYPE_CHECKING:
     from rems.ledger import Ledger
+from rems.printing import print_json
 
 
 def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +46,7 @@ def run_digest(args: argparse.Namespace, ledger: Ledger) -> int:
         print(f"rems digest: {error}", file=sys.stderr)
         return 2
     if args.json:
-        _print_json(digest.to_json())
+        print_json(digest.to_json())
     else:
         print(digest.text)
         print(f"{digest.aggregates} aggregates up to log position {digest.position}")
@@ -64,7 +63,7 @@ def run_verify(args: argparse.Namespace, ledger: Ledger) -> int:
             return 2
     report = verify(ledger, digest=args.digest)
     if args.json:
-        _print_json(report.model_dump(mode="json"))
+        print_json(report.model_dump(mode="json"))
     else:
         _print_report(report)
     return 0 if report.ok else 1
@@ -81,8 +80,3 @@ def _print_report(report: VerificationReport) -> None:
     for problem in report.problems:
         where = "-" if problem.position is None else str(problem.position)
         print(f"  position {where:<8} {problem.kind.value:<17} {problem.message}")
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(orjson.dumps(obj).decode() + "\n")
-    sys.stdout.flush()
