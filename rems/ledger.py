@@ -130,11 +130,7 @@ class Ledger(Application[UUID]):
     def _decide_and_record(self, command: Command, actor: str) -> dict[str, Any]:
         now = self._resolve_now(command)
         _check_not_future(command, now, self.settings)
-        at = DecisionTime(
-            now=now,
-            tz=self.settings.timezone,
-            ruleset=ruleset_in_force(day_of(now, self.settings.timezone)),
-        )
+        at = DecisionTime.in_force(now, self.settings.timezone)
         unit = Unit(ledger=self, at=at, actor=actor, command_id=command.command_id)
         try:
             outcome = HANDLERS[command.command](unit, command)

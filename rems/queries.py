@@ -6,14 +6,12 @@ from datetime import date, datetime, time
 from typing import Any
 
 from domain.base import LedgerEvent
-from domain.calendar import day_of
 from domain.participants import ParticipantState, project_participant
 from domain.patient_events import PatientEvent, project_patient
 from domain.patient_state import PatientState
 from domain.registry import aggregate_id
 from domain.rules.authorization import AuthorizationRequest, decide_authorization
 from domain.rules.context import DecisionTime
-from domain.ruleset import ruleset_in_force
 from domain.schedule import next_due
 from domain.values import Channel
 from infra.settings import ClockMode
@@ -71,8 +69,7 @@ def eligibility(ledger: Ledger, patient_id: str, as_of: datetime | None = None) 
         raise NotFound(msg)
     prescriber_events = _events_known_at(ledger, "prescriber", patient.prescriber_id, now)
     prescriber: ParticipantState | None = project_participant(None, prescriber_events)
-    tz = ledger.settings.timezone
-    at = DecisionTime(now=now, tz=tz, ruleset=ruleset_in_force(day_of(now, tz)))
+    at = DecisionTime.in_force(now, ledger.settings.timezone)
     return eligibility_answer(patient, prescriber, at)
 
 

@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from domain.base import LedgerEvent
-from domain.calendar import day_of
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
-from domain.ruleset import ruleset_in_force
 from domain.schedule import due_items
 from infra.views import ViewDatabase
 from projections.eligibility import (
@@ -54,8 +52,7 @@ class Views:
 
     def decision_time(self, now: datetime) -> DecisionTime:
         """Decision time in the program's zone, with the rule set in force."""
-        tz = self.ledger.settings.timezone
-        return DecisionTime(now=now, tz=tz, ruleset=ruleset_in_force(day_of(now, tz)))
+        return DecisionTime.in_force(now, self.ledger.settings.timezone)
 
     def eligibility(self, patient_id: str, now: datetime) -> dict[str, Any]:
         """The eligibility answer from the read model (see `rems.queries.eligibility`)."""

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from domain.calendar import day_of
-from domain.ruleset import RuleSet
+from domain.ruleset import RuleSet, ruleset_in_force
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,11 @@ class DecisionTime:
     now: datetime
     tz: ZoneInfo
     ruleset: RuleSet
+
+    @classmethod
+    def in_force(cls, now: datetime, tz: ZoneInfo) -> DecisionTime:
+        """The decision time at `now`, under the rule set in force on that day in the zone."""
+        return cls(now=now, tz=tz, ruleset=ruleset_in_force(day_of(now, tz)))
 
     @property
     def day(self) -> date:

@@ -17,7 +17,6 @@ from domain.patient_events import PatientEvent, project_patient
 from domain.patient_state import PatientState
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
-from domain.ruleset import ruleset_in_force
 from domain.schedule import DueItem, due_items
 from rems.api.tokens import Principal
 from rems.api.web_layout import day_tag, page, patient_href, when
@@ -62,8 +61,7 @@ def load_patient_view(
     everything = history(ledger, patient_id)["events"]
     events = history(ledger, patient_id, as_of)["events"] if as_of else everything
     now = as_of or default_now(ledger)
-    tz = ledger.settings.timezone
-    at = DecisionTime(now=now, tz=tz, ruleset=ruleset_in_force(day_of(now, tz)))
+    at = DecisionTime.in_force(now, ledger.settings.timezone)
     answer: dict[str, Any] | None
     patient: PatientState | None
     if as_of is None:
@@ -79,7 +77,7 @@ def load_patient_view(
         patient = project_patient(None, known)
     return PatientView(
         patient_id=patient_id,
-        zone=tz,
+        zone=at.tz,
         now=now,
         as_of=as_of,
         answer=answer,
