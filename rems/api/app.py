@@ -88,6 +88,18 @@ def principal_of(request: Request) -> Principal | None:
     return state.tokens.authenticate(token) if token else None
 
 
+class Unauthenticated(Exception):
+    """No valid token (answered 401 with `WWW-Authenticate: Bearer`)."""
+
+
+def caller(request: Request) -> Principal:
+    """The authenticated principal; raises Unauthenticated otherwise."""
+    principal = principal_of(request)
+    if principal is None:
+        raise Unauthenticated
+    return principal
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     """The API application over a ledger (built from settings when not given)."""
     from rems.api.command_routes import add_command_routes
@@ -102,6 +114,14 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         "`Authorization: Bearer <token>` (`rems tokens create --role R --subject ID`).",
     )
     app.state.api = ApiState(ledger or Ledger(settings or Settings.from_env()))
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:
+        return JSONResponse(
+            error_body("unauthenticated", "Send Authorization: Bearer <token>."),
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:

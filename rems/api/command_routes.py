@@ -11,21 +11,13 @@ from fastapi.responses import JSONResponse
 from rems.api.app import (
     MAX_BODY_BYTES,
     ApiState,
+    caller,
     error_body,
     json_object,
-    principal_of,
     result_response,
 )
 from rems.api.policy import check_command
 from rems.commands import COMMANDS
-
-
-def _unauthenticated() -> JSONResponse:
-    return JSONResponse(
-        error_body("unauthenticated", "Send Authorization: Bearer <token>."),
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
-    )
 
 
 def _invalid(message: str, field: str) -> JSONResponse:
@@ -36,9 +28,7 @@ def _invalid(message: str, field: str) -> JSONResponse:
 
 async def _run_command(request: Request, name: str) -> JSONResponse:
     state: ApiState = request.app.state.api
-    principal = await run_in_threadpool(principal_of, request)
-    if principal is None:
-        return _unauthenticated()
+    principal = await run_in_threadpool(caller, request)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
         return JSONResponse(

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from domain.patient_events import PatientEnrolled
-from rems.api.app import ApiState, error_body, principal_of
+from rems.api.app import ApiState, caller, error_body
 from rems.api.policy import check_patient_read, check_program_read
 from rems.api.tokens import Principal
 from rems.audit.digest import compute_digest
@@ -24,18 +24,6 @@ AsOf = Annotated[
 ]
 
 
-class Unauthenticated(Exception):
-    """No valid token."""
-
-
-def caller(request: Request) -> Principal:
-    """The authenticated principal (401 otherwise)."""
-    principal = principal_of(request)
-    if principal is None:
-        raise Unauthenticated
-    return principal
-
-
 Caller = Annotated[Principal, Depends(caller)]
 
 
@@ -46,14 +34,6 @@ def _state(request: Request) -> ApiState:
 
 def add_query_routes(app: FastAPI) -> None:
     """Register every GET query."""
-
-    @app.exception_handler(Unauthenticated)
-    async def unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:
-        return JSONResponse(
-            error_body("unauthenticated", "Send Authorization: Bearer <token>."),
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
     @app.get("/v1/patients/{patient_id}/eligibility", tags=["queries"])
     def get_eligibility(
