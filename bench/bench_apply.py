@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
+from application.ledger import Ledger
 from domain.patient_events import CbcRecorded
 from infra.settings import ClockMode, Settings
-from rems.demo import run_demo
-from rems.ledger import Ledger
+from simulation.demo import run_demo
 
 
 def baseline_appends(url: str, count: int) -> float:

@@ -1,7 +1,7 @@
 """Benchmark: the relay draining a simulated program to a real broker, against kafka-python's raw
 producer sending the same messages in the same run.
 
-Starts its own throwaway broker (`infra.kafka_broker.running_kafka`), fills a SQLite ledger with
+Starts its own throwaway broker (`devtools.kafka_broker.running_kafka`), fills a SQLite ledger with
 the demo program, and times `Relay.drain()` (read the notification log, decode, scrub, send,
 wait for every acknowledgement, store the position, batch by batch). The baseline is a bare
 idempotent `acks=all` producer sending the very same keys and values (so the same count and
@@ -18,14 +18,14 @@ import warnings
 from pathlib import Path
 from typing import Any, cast
 
+from application.ledger import Ledger
 from consumers.envelope import envelope, topic_for
+from devtools.kafka_broker import running_kafka
 from domain.base import LedgerEvent
-from infra.kafka_broker import running_kafka
+from entrypoints.cli.kafka import build_relay
 from infra.kafka_clients import create_topics
 from infra.settings import ClockMode, Settings
-from rems.demo import run_demo
-from rems.kafka_commands import build_relay
-from rems.ledger import Ledger
+from simulation.demo import run_demo
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)

@@ -3,7 +3,7 @@
 Each envelope is turned back into its domain event (consumers/rebuild.py) and folded by the
 ledger's own `EligibilityProjection` into this consumer's database, so a downstream system gets
 the same eligibility answers without reading the ledger: `projections.eligibility.load_patient`
-by pseudonym (the aggregate ID) and `rems.queries.eligibility_answer` on the row.
+by pseudonym (the aggregate ID) and `application.queries.eligibility_answer` on the row.
 
 One patient's events travel on three topics (patients, decisions, safety): each topic keeps
 them in order, but the topics interleave freely. Folding needs the aggregate's order, so every

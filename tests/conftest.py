@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from application.ledger import Ledger
 from infra.settings import ClockMode, Settings
-from rems.ledger import Ledger
 from tests.fixtures_kafka import kafka_bootstrap, kafka_broker  # noqa: F401
 from tests.fixtures_postgres import (  # noqa: F401
     fresh_postgres_url,

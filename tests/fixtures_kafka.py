@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.kafka_broker import KafkaBroker, running_kafka
+from devtools.kafka_broker import KafkaBroker, running_kafka
 
 
 @pytest.fixture(scope="session")

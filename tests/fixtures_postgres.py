@@ -1,4 +1,4 @@
-"""Pytest fixtures for a real PostgreSQL server (see ``infra.postgres_server``).
+"""Pytest fixtures for a real PostgreSQL server (see ``devtools.postgres_server``).
 
 The lead's top-level ``conftest.py`` imports these; a test module may also
 import them directly. ``postgres_url`` starts one throwaway server per test
@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from infra.postgres_server import running_postgres
+from devtools.postgres_server import running_postgres
 
 
 @pytest.fixture(scope="session")

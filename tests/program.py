@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from application.ledger import Ledger
 from domain.values import CounselingTopic
-from rems.ledger import Ledger
 
 TZ = ZoneInfo("America/New_York")
 ALL_TOPICS = [topic.value for topic in CounselingTopic]

@@ -18,16 +18,16 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from rems.api.app import ApiState, create_app
-from rems.api.tokens import Role
-from rems.audit.digest import compute_digest
-from rems.commands import COMMANDS
-from rems.export.commands import render
-from rems.ledger import Ledger
-from rems.queries import eligibility, history, parse_as_of
-from rems.replay import replay_decision
-from rems.unit import Unit
-from rems.views import Views
+from application.commands import COMMANDS
+from application.ledger import Ledger
+from application.queries import eligibility, history, parse_as_of
+from application.replay import replay_decision
+from application.unit import Unit
+from application.views import Views
+from audit.digest import compute_digest
+from audit.record import render
+from entrypoints.http.app import ApiState, create_app
+from entrypoints.http.tokens import Role
 from tests.conftest import make_ledger
 from tests.program import ALL_TOPICS, local
 

@@ -30,10 +30,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from application.commands import COMMANDS
+from application.ledger import Ledger
+from entrypoints.http.app import MAX_BODY_BYTES, create_app
 from infra.settings import ClockMode, Settings
-from rems.api.app import MAX_BODY_BYTES, create_app
-from rems.commands import COMMANDS
-from rems.ledger import Ledger
 from tests.conftest import make_ledger
 from tests.e2e.test_api import COMPLIANCE, DR1, PH1, Http, frp_form
 from tests.e2e.test_api_roles import ALLOWED, ROLES

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rems.commands import COMMANDS
+from application.commands import COMMANDS
 from tests.conftest import make_ledger
 from tests.e2e.test_api import (
     AUDITOR,

@@ -39,9 +39,9 @@ def rems_env(url: str) -> dict[str, str]:
 
 
 def rems(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m rems.cli ARGS` on the database."""
+    """Run `python -m entrypoints.cli.main ARGS` on the database."""
     return subprocess.run(
-        [sys.executable, "-m", "rems.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli.main", *args],
         capture_output=True,
         text=True,
         env=rems_env(url),
@@ -200,7 +200,7 @@ def server(store: Store) -> Iterator[Server]:
     out, err = store.cwd / "serve.out", store.cwd / "serve.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "rems.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(port)],
             stdout=stdout,
             stderr=stderr,
             env=rems_env(store.url),

@@ -24,11 +24,11 @@ FRP_INITIAL = SCENARIOS / "frp_initial.jsonl"
 def run_rems(
     url: str, cwd: Path, *args: str, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run `python -m rems.cli ARGS` on the database URL with the event clock."""
+    """Run `python -m entrypoints.cli.main ARGS` on the database URL with the event clock."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMS_")}
     env.update({"REMS_DATABASE_URL": url, "REMS_CLOCK": "event"})
     return subprocess.run(
-        [sys.executable, "-m", "rems.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli.main", *args],
         input=stdin,
         capture_output=True,
         env=env,

@@ -1,6 +1,6 @@
 """Bad input through the batch interface: `invalid`, `not_found`, `denied`; the batch goes on.
 
-Each bad line is fed to `rems.batch.apply_lines` (the code under `rems apply`) followed by a good
+Each bad line is fed to `apply_lines` (the code under `rems apply`) followed by a good
 line; the store is counted between the two, so "nothing of that command is recorded" is checked
 on the real SQLite store. One test runs the same lines through the real CLI.
 """
@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from application.batch import apply_lines
+from application.ledger import Ledger
+from application.queries import history
 from infra.settings import ClockMode, Settings
-from rems.batch import apply_lines
-from rems.ledger import Ledger
-from rems.queries import history
 from tests.program import ALL_TOPICS, TZ, Program, local, rules
 
 Line = Callable[[Program], str]
@@ -342,7 +342,7 @@ def test_the_whole_bad_batch_through_the_cli_exits_zero_with_every_line_answered
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMS_")}
     env.update({"REMS_DATABASE_URL": f"sqlite:///{tmp_path / 'bad.db'}", "REMS_CLOCK": "event"})
     completed = subprocess.run(
-        [sys.executable, "-m", "rems.cli", "apply", "-"],
+        [sys.executable, "-m", "entrypoints.cli.main", "apply", "-"],
         input="\n".join(lines).encode() + b"\n",
         capture_output=True,
         env=env,

@@ -1,5 +1,5 @@
 """The query commands of `rems` as a user runs them (DESIGN.md, "Queries"; issue 4): a real
-subprocess (`python -m rems.cli`) on a SQLite file holding a simulated program, event clock on.
+subprocess (`python -m entrypoints.cli`) on a SQLite file holding a simulated program, event clock.
 
 `due`, `report`, `replay-decision`, `projections rebuild` and `eligibility` (read model, and by
 event replay with `--as-of`) print the documented JSON; bad input (unknown patient or number, an
@@ -22,11 +22,11 @@ from typing import Any
 import orjson
 import pytest
 
+from application import queries
+from application.views import Views
 from domain.decision_events import AuthorizationDenied, AuthorizationIssued, DispenseConfirmed
 from domain.registry import aggregate_id
-from rems import queries
-from rems.demo import run_demo
-from rems.views import Views
+from simulation.demo import run_demo
 from tests.conftest import make_ledger
 
 PATIENTS = 12
@@ -58,8 +58,8 @@ def rems_env(url: str) -> dict[str, str]:
 
 
 def command_line(*args: str) -> list[str]:
-    """`python -m rems.cli ARGS`."""
-    return [sys.executable, "-m", "rems.cli", *args]
+    """`python -m entrypoints.cli.main ARGS`."""
+    return [sys.executable, "-m", "entrypoints.cli.main", *args]
 
 
 def rems(store: Store, *args: str) -> subprocess.CompletedProcess[bytes]:

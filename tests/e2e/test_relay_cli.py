@@ -21,13 +21,13 @@ SCENARIO = Path(__file__).parent / "scenarios" / "male_journey.jsonl"
 def rems(
     tmp_path: Path, url: str, *args: str, bootstrap: str | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run `python -m rems.cli ARGS` in `tmp_path` on the database, event clock on."""
+    """Run `python -m entrypoints.cli.main ARGS` in `tmp_path` on the database, event clock on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMS_")}
     env.update({"REMS_DATABASE_URL": url, "REMS_CLOCK": "event"})
     if bootstrap is not None:
         env["REMS_KAFKA_BOOTSTRAP"] = bootstrap
     return subprocess.run(
-        [sys.executable, "-m", "rems.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli.main", *args],
         capture_output=True,
         env=env,
         cwd=tmp_path,

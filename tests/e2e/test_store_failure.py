@@ -22,7 +22,7 @@ def test_apply_exits_3_with_a_clear_message_when_the_store_is_unreachable(tmp_pa
     commands.write_text('{"command": "certify_prescriber", "prescriber_id": "DR1"}\n')
     url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/rems?connect_timeout=1"
     done = subprocess.run(
-        [sys.executable, "-m", "rems.cli", "apply", str(commands)],
+        [sys.executable, "-m", "entrypoints.cli.main", "apply", str(commands)],
         env={**os.environ, "REMS_DATABASE_URL": url},
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """`rems digest` and `rems verify` through their argument parser (`add_audit_commands`).
 
-The sub-commands are registered on a local parser exactly as `rems.cli.build_parser` registers
+The sub-commands are registered on a local parser exactly as ``rems`` registers
 them, and run on a real SQLite ledger: exit status 0 when the ledger verifies, 1 when it does
 not, 2 for a digest that cannot be used; JSON shapes as in DESIGN.md, "Queries".
 """
@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 import pytest
 
+from application.ledger import Ledger
 from domain.registry import aggregate_id
-from rems.audit.commands import add_audit_commands
-from rems.ledger import Ledger
+from entrypoints.cli.audit import add_audit_commands
 from tests.program import Program
 
 

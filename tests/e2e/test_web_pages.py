@@ -18,10 +18,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from rems.api.app import create_app
-from rems.api.tokens import Role
-from rems.api.web import safe_next
-from rems.ledger import Ledger
+from application.ledger import Ledger
+from entrypoints.http.app import create_app
+from entrypoints.http.tokens import Role
+from entrypoints.web.routes import safe_next
 from tests.conftest import make_ledger
 from tests.program import Program
 

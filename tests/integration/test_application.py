@@ -1,7 +1,7 @@
 """The ledger application end to end through `Ledger.execute`, on SQLite and the real PostgreSQL.
 
 Every test drives the batch command contract (DESIGN.md) through `tests.program.Program` and
-reads the answers back through the queries (`rems.queries`) and a fresh `Ledger` on the same
+reads the answers back through the queries (`application.queries`) and a fresh `Ledger` on the same
 database, so parsing, the clock, the rules, the store and the projections are exercised together.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from application.errors import NotFound
+from application.ledger import Ledger
+from application.queries import eligibility, history, parse_as_of
 from domain.ruleset import ruleset_in_force
 from infra.settings import ClockMode, Settings
-from rems.errors import NotFound
-from rems.ledger import Ledger
-from rems.queries import eligibility, history, parse_as_of
 from tests.program import TZ, Program, local, rules
 
 

@@ -15,15 +15,15 @@ from typing import Any
 import orjson
 import pytest
 
+from application.commands import COMMANDS, Command
+from application.errors import Conflict
+from application.handlers import HANDLERS
+from application.ledger import Ledger
+from application.unit import Unit
 from domain.calendar import day_of
 from domain.rules.context import DecisionTime
 from domain.ruleset import ruleset_in_force
 from infra.settings import ClockMode, Settings
-from rems.commands import COMMANDS, Command
-from rems.errors import Conflict
-from rems.handlers import HANDLERS
-from rems.ledger import Ledger
-from rems.unit import Unit
 from tests.program import TZ, Program
 
 

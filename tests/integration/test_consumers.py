@@ -27,14 +27,14 @@ from typing import Any
 import orjson
 import pytest
 
+from application.ledger import Ledger
 from consumers.envelope import Envelope
 from consumers.safety import SAFETY_TOPICS, CaseKind, SafetyCases, SafetyConsumer
 from consumers.subscriber import DataError, Subscriber
 from domain.registry import aggregate_id
+from entrypoints.cli.kafka import build_relay
 from infra.kafka_clients import create_topics, idempotent_producer, manual_commit_consumer
 from infra.views import Cursor, ViewDatabase
-from rems.kafka_commands import build_relay
-from rems.ledger import Ledger
 from tests.kafka_helpers import start_at_end
 from tests.program import TZ, Program
 

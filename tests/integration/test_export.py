@@ -19,14 +19,15 @@ from typing import Any
 import orjson
 import pytest
 
+from application.errors import NotFound
+from application.ledger import Ledger
+from application.queries import history
+from audit.digest import compute_digest
+from audit.record import build_record
 from domain.catalogue import RULES
 from domain.registry import aggregate_id
-from rems.audit.digest import compute_digest
-from rems.errors import NotFound
-from rems.export import build_record, render_html
-from rems.export.commands import add_export_command
-from rems.ledger import Ledger
-from rems.queries import history
+from entrypoints.cli.export import add_export_command
+from rendering.record_html import render_html
 from tests.program import Program
 
 HOSTILE = "<script>alert('pwned')</script>"

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from infra.kafka_broker import KafkaBroker
+from devtools.kafka_broker import KafkaBroker
 
 with warnings.catch_warnings():
     # kafka-python 3.0.x calls the deprecated importlib.resources.read_text at import time.

@@ -1,4 +1,4 @@
-"""Integration tests for ``infra.postgres_server`` against a real PostgreSQL server."""
+"""Integration tests for ``devtools.postgres_server`` against a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from infra.postgres_server import STATE_FILE, free_port, main, running_postgres
+from devtools.postgres_server import STATE_FILE, free_port, main, running_postgres
 
 # Imported so this module runs on its own; the top-level conftest may provide them too.
 

@@ -18,16 +18,16 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from application import queries
+from application.errors import NotFound
+from application.ledger import Ledger
+from application.views import Views
 from domain.base import LedgerEvent
 from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection, all_patients, load_patient
 from projections.report import ReportProjection
 from projections.runner import ProjectionRunner
-from rems import queries
-from rems.demo import run_demo
-from rems.errors import NotFound
-from rems.ledger import Ledger
-from rems.views import Views
+from simulation.demo import run_demo
 from tests.conftest import make_ledger
 from tests.program import Program
 

@@ -24,13 +24,13 @@ from typing import Any, cast
 
 import pytest
 
+from application.ledger import Ledger
 from consumers.envelope import SCHEMA_VERSION, TOPICS, topic_for_class
 from consumers.relay import Relay
 from consumers.schemas import published_event_classes, write_schemas
 from domain.base import LedgerEvent
-from rems.demo import run_demo
-from rems.kafka_commands import build_relay
-from rems.ledger import Ledger
+from entrypoints.cli.kafka import build_relay
+from simulation.demo import run_demo
 from tests.conftest import make_ledger
 from tests.program import Program, local
 

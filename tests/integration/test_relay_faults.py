@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from application.ledger import Ledger
 from consumers.relay import Relay
-from infra.kafka_broker import KafkaBroker
-from rems.demo import run_demo
-from rems.kafka_commands import build_relay
-from rems.ledger import Ledger
+from devtools.kafka_broker import KafkaBroker
+from entrypoints.cli.kafka import build_relay
+from simulation.demo import run_demo
 from tests.conftest import make_ledger
 from tests.integration.test_relay import (
     assert_per_key_order,
@@ -102,7 +102,7 @@ def test_relay_killed_mid_stream_and_restarted_delivers_every_event(
 
     with (tmp_path / "relay.log").open("wb") as log:
         relay = subprocess.Popen(
-            [sys.executable, "-m", "rems.cli", "relay"],
+            [sys.executable, "-m", "entrypoints.cli.main", "relay"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -126,7 +126,7 @@ def test_relay_killed_mid_stream_and_restarted_delivers_every_event(
     assert 0 < killed_at < last, (killed_at, last)
 
     again = subprocess.run(
-        [sys.executable, "-m", "rems.cli", "relay", "--once"],
+        [sys.executable, "-m", "entrypoints.cli.main", "relay", "--once"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -272,7 +272,7 @@ def test_relay_without_a_bootstrap_address_exits_2_with_a_clear_message(tmp_path
     """`rems relay --once` with no REMS_KAFKA_BOOTSTRAP exits 2 and says which setting is
     missing."""
     done = subprocess.run(
-        [sys.executable, "-m", "rems.cli", "relay", "--once"],
+        [sys.executable, "-m", "entrypoints.cli.main", "relay", "--once"],
         env=rems_env(f"sqlite:///{tmp_path / 'rems.db'}", None),
         cwd=tmp_path,
         capture_output=True,

@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+from application import queries
+from application.errors import InvalidCommand, NotFound
+from application.ledger import Ledger
+from application.replay import replay, replay_decision
 from domain.base import LedgerEvent
 from domain.decision_events import (
     AuthorizationDenied,
@@ -23,11 +27,7 @@ from domain.decision_events import (
     DispenseRecorded,
 )
 from domain.registry import aggregate_id
-from rems import queries
-from rems.demo import run_demo
-from rems.errors import InvalidCommand, NotFound
-from rems.ledger import Ledger
-from rems.replay import replay, replay_decision
+from simulation.demo import run_demo
 from tests.conftest import make_ledger
 from tests.program import Program
 

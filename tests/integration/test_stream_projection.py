@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from application.ledger import Ledger
+from application.queries import eligibility_answer
+from application.views import Views
 from consumers.envelope import (
     TOPICS,
     adult_from,
@@ -38,13 +41,10 @@ from domain.base import LedgerEvent
 from domain.calendar import age_on, birthday
 from domain.patient_events import PatientEnrolled, PregnancyReportResolved
 from domain.registry import aggregate_id
+from entrypoints.cli.kafka import build_relay
 from infra.views import ViewDatabase
 from projections.eligibility import load_participant, load_patient
-from rems.demo import run_demo
-from rems.kafka_commands import build_relay
-from rems.ledger import Ledger
-from rems.queries import eligibility_answer
-from rems.views import Views
+from simulation.demo import run_demo
 from tests.conftest import make_ledger
 from tests.kafka_helpers import start_at_end
 from tests.program import Program

@@ -18,10 +18,10 @@ import orjson
 import psycopg
 import pytest
 
+from application.ledger import Ledger
+from audit import ProblemKind, compute_digest, parse_digest, verify
 from domain.chain import stored_event_hash
 from domain.registry import aggregate_id
-from rems.audit import ProblemKind, compute_digest, parse_digest, verify
-from rems.ledger import Ledger
 from tests.conftest import make_ledger
 from tests.program import Program
 

@@ -20,6 +20,7 @@ from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic
 
 import domain
+from application.ledger import Ledger
 from domain.base import LedgerEvent
 from domain.decision_events import AuthorizationIssued, DispenseDenied
 from domain.forms import ReproductiveFacts, Signatures
@@ -28,7 +29,6 @@ from domain.reasons import Reason
 from domain.values import Channel, Language, Menstruation, RiskCategory, Sex
 from infra.settings import ClockMode, Settings
 from infra.transcoding import OrjsonTranscoder, PydanticMapper
-from rems.ledger import Ledger
 from tests.program import TZ, Program, local
 
 MAPPER = PydanticMapper(transcoder=OrjsonTranscoder())

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from rems.ledger import Ledger
-from rems.views import Views
+from application.ledger import Ledger
+from application.views import Views
 from tests.program import Program, local
 
 

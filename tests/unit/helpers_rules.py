@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rems.ledger import Ledger
-from rems.queries import history
+from application.ledger import Ledger
+from application.queries import history
 from tests.program import Program, local, rules
 
 ERROR_CODES = {"invalid", "not_found", "denied", "conflict", "duplicate"}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from application.ledger import Ledger
 from domain.calendar import add_months, age_on, birthday, day_of, end_of_day
-from rems.ledger import Ledger
 from tests.program import TZ, Program, local
 from tests.unit.helpers_rules import (
     assert_denied,

@@ -1,0 +1,1 @@
+"""The ledger application service: commands in, events out, queries, decision replay."""

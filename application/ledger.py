@@ -1,0 +1,233 @@
+"""The ledger application: commands in, events appended, results out.
+
+One `execute` per command: the idempotency receipt is checked first, then the command is parsed,
+its time settled by the clock, the handler decides, and every event of the command (the facts,
+the decision, the number claims, the receipt) is appended in one transaction. A concurrent change
+to the same aggregate ends in `conflict` with nothing recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar, cast
+from uuid import UUID
+
+import orjson
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import RecordConflictError
+from pydantic import ValidationError
+
+from application.commands import COMMANDS, DECISION_COMMANDS, Command, dates_of
+from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
+from application.handlers import HANDLERS
+from application.parsing import invalid_from_validation
+from application.unit import Unit
+from domain.base import Frozen, LedgerEvent
+from domain.calendar import day_of
+from domain.chain import NewAggregate
+from domain.participants import ParticipantState, project_participant
+from domain.patient_events import project_patient
+from domain.patient_state import PatientState
+from domain.registry import (
+    CommandReceipt,
+    CommandReceived,
+    NumberClaim,
+    aggregate_id,
+    project_claim,
+    project_receipt,
+)
+from domain.rules.context import DecisionTime
+from domain.ruleset import ruleset_in_force
+from infra.settings import ClockMode, Settings
+
+S = TypeVar("S", bound=Frozen)
+
+
+def system_now() -> datetime:
+    """The server clock, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Ledger(Application[UUID]):
+    """The REMS ledger: per-patient, per-prescriber and per-pharmacy aggregates."""
+
+    name = "rems"
+    env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "2000",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        clock: Callable[[], datetime] = system_now,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        super().__init__(env=self.settings.event_store_env())
+        self._clock = clock
+        self.last_recorded_at = self._read_last_recorded_at()
+
+    # ----------------------------------------------------------------- reading aggregates
+    def _get(
+        self, uid: UUID, projector: Callable[[Any, Iterable[Any]], Any], kind: type[S]
+    ) -> S | None:
+        try:
+            state = self.repository.get(uid, projector_func=projector)
+        except AggregateNotFoundError:
+            return None
+        return cast(S, state)
+
+    def patient_state(self, patient_id: str) -> PatientState | None:
+        """A patient's current state."""
+        return self._get(aggregate_id("patient", patient_id), project_patient, PatientState)
+
+    def participant_state(self, kind: str, participant_id: str) -> ParticipantState | None:
+        """A prescriber's or pharmacy's current state."""
+        return self._get(aggregate_id(kind, participant_id), project_participant, ParticipantState)
+
+    def claim(self, kind: str, number: str) -> NumberClaim | None:
+        """The owner of an authorization or confirmation number."""
+        return self._get(aggregate_id(kind, number), project_claim, NumberClaim)
+
+    def receipt(self, actor: str, command_id: str) -> CommandReceipt | None:
+        """The first result of a command ID sent by this actor (keys are per caller, so one
+        caller's key never answers with another's result)."""
+        return self._get(receipt_id(actor, command_id), project_receipt, CommandReceipt)
+
+    def stored_events(self, uid: UUID) -> list[LedgerEvent]:
+        """Every event of an aggregate, in order."""
+        return [cast(LedgerEvent, e) for e in self.events.get(uid)]
+
+    def first_recorded_at(self) -> datetime | None:
+        """When the ledger recorded its first event (None while empty)."""
+        first = self.recorder.select_notifications(start=1, limit=1)
+        if not first:
+            return None
+        return cast(LedgerEvent, self.mapper.to_domain_event(first[0])).timestamp
+
+    def _read_last_recorded_at(self) -> datetime | None:
+        last = self.recorder.max_notification_id()
+        if not last:
+            return None
+        notification = self.recorder.select_notifications(start=last, limit=1)[0]
+        return cast(LedgerEvent, self.mapper.to_domain_event(notification)).timestamp
+
+    # ----------------------------------------------------------------- commands
+    def execute(self, raw: Mapping[str, Any] | bytes | str, actor: str = "batch") -> dict[str, Any]:
+        """Apply one command; return its result (`{"ok": true, ...}` or an error result)."""
+        try:
+            obj = _as_object(raw)
+            command_id = obj.get("command_id")
+            if isinstance(command_id, str) and (receipt := self.receipt(actor, command_id)):
+                msg = f"Command {command_id} was already applied; this is its first result."
+                raise Duplicate(msg, original=receipt.result)
+            command = _parse(obj)
+            return self._decide_and_record(command, actor)
+        except RemsError as error:
+            return error.to_result()
+
+    def _decide_and_record(self, command: Command, actor: str) -> dict[str, Any]:
+        now = self._resolve_now(command)
+        _check_not_future(command, now, self.settings)
+        at = DecisionTime.in_force(now, self.settings.timezone)
+        unit = Unit(ledger=self, at=at, actor=actor, command_id=command.command_id)
+        try:
+            outcome = HANDLERS[command.command](unit, command)
+        except RemsError as error:
+            if not isinstance(error, InvalidCommand | Conflict):
+                unit.pending.clear()
+                self._commit(unit, command, error.to_result())
+            raise
+        result = outcome.error.to_result() if outcome.error else {"ok": True, **outcome.payload}
+        self._commit(unit, command, result)
+        return result
+
+    def _commit(self, unit: Unit, command: Command, result: dict[str, Any]) -> None:
+        if command.command_id is not None:
+            unit.record(
+                CommandReceived,
+                NewAggregate(receipt_id(unit.actor, command.command_id)),
+                command=command.command,
+                result=result,
+            )
+        if not unit.pending:
+            return
+        try:
+            self.save(*unit.pending)
+        except RecordConflictError:
+            msg = (
+                f"Another command changed {command.subject()} at the same time; nothing was "
+                "recorded. Retry the command."
+            )
+            raise Conflict(msg) from None
+        self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
+
+    def _resolve_now(self, command: Command) -> datetime:
+        if self.settings.clock is ClockMode.EVENT:
+            if command.at is None:
+                msg = "at: required under REMS_CLOCK=event (each command's at is its time)."
+                raise InvalidCommand(msg, field="at")
+            if self.last_recorded_at is not None and command.at < self.last_recorded_at:
+                msg = (
+                    f"at: {command.at.isoformat()} is earlier than the ledger's last recorded "
+                    f"time {self.last_recorded_at.isoformat()}."
+                )
+                raise InvalidCommand(msg, field="at")
+            return command.at
+        now = self._clock()
+        tolerance = timedelta(seconds=ruleset_in_force(now).system_clock_tolerance_seconds)
+        if command.at is not None:
+            if command.command in DECISION_COMMANDS and abs(command.at - now) > tolerance:
+                msg = (
+                    f"at: a decision happens now; {command.at.isoformat()} is more than "
+                    f"{tolerance} from the server clock."
+                )
+                raise InvalidCommand(msg, field="at")
+            if command.command not in DECISION_COMMANDS and command.at > now:
+                msg = f"at: {command.at.isoformat()} is in the future; facts are never future-dated"
+                raise InvalidCommand(msg, field="at")
+        return now
+
+
+def receipt_id(actor: str, command_id: str) -> UUID:
+    """The receipt aggregate of a caller's command ID."""
+    return aggregate_id("command", f"{actor}\x1f{command_id}")
+
+
+def _as_object(raw: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        msg = f"The line is not valid JSON: {error}."
+        raise InvalidCommand(msg) from None
+    if not isinstance(obj, dict):
+        msg = "A command is a JSON object with a 'command' field."
+        raise InvalidCommand(msg)
+    return obj
+
+
+def _parse(obj: dict[str, Any]) -> Command:
+    name = obj.get("command")
+    if not isinstance(name, str):
+        msg = "command: missing; every line needs a 'command' field."
+        raise InvalidCommand(msg, field="command")
+    model = COMMANDS.get(name)
+    if model is None:
+        msg = f"command: unknown command {name!r}; known: {', '.join(sorted(COMMANDS))}."
+        raise InvalidCommand(msg, field="command")
+    try:
+        return model.model_validate_json(orjson.dumps(obj))
+    except ValidationError as error:
+        raise invalid_from_validation(error) from None
+
+
+def _check_not_future(command: Command, now: datetime, settings: Settings) -> None:
+    today = day_of(now, settings.timezone)
+    for name, value in dates_of(command).items():
+        future = value > now if isinstance(value, datetime) else value > today
+        if future:
+            msg = f"{name}: {value.isoformat()} is in the future; facts are never future-dated."
+            raise InvalidCommand(msg, field=name)

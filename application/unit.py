@@ -1,0 +1,122 @@
+"""One command's unit of work: what it read, what it will append, and when it happens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from application.errors import NotFound, RemsError
+from domain.base import LedgerEvent
+from domain.chain import Head, stored_event_hash
+from domain.participants import ParticipantState
+from domain.patient_state import PatientState
+from domain.registry import NumberClaim, aggregate_id
+from domain.rules.context import DecisionTime
+
+if TYPE_CHECKING:
+    from application.ledger import Ledger
+
+E = TypeVar("E", bound=LedgerEvent)
+
+
+@dataclass
+class Outcome:
+    """A handler's answer: the result payload, or the error (a denial still appends events)."""
+
+    payload: dict[str, Any] = field(default_factory=dict)
+    error: RemsError | None = None
+
+
+@dataclass
+class Unit:
+    """Reads aggregates for one command and collects the events it decides to append."""
+
+    ledger: Ledger
+    at: DecisionTime
+    actor: str
+    command_id: str | None
+    pending: list[LedgerEvent] = field(default_factory=list)
+    _heads: dict[UUID, tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        """The instant of the command."""
+        return self.at.now
+
+    def patient(self, patient_id: str) -> PatientState | None:
+        """The patient's current state, or None if never enrolled."""
+        return self.ledger.patient_state(patient_id)
+
+    def enrolled_patient(self, patient_id: str) -> PatientState:
+        """The patient's state; `not_found` when the patient was never enrolled."""
+        patient = self.patient(patient_id)
+        if patient is None:
+            msg = f"Patient {patient_id} is not enrolled in the REMS."
+            raise NotFound(msg)
+        return patient
+
+    def prescriber(self, prescriber_id: str) -> ParticipantState | None:
+        """The prescriber's state, or None if never registered."""
+        return self.ledger.participant_state("prescriber", prescriber_id)
+
+    def pharmacy(self, pharmacy_id: str) -> ParticipantState | None:
+        """The pharmacy's state, or None if never certified."""
+        return self.ledger.participant_state("pharmacy", pharmacy_id)
+
+    def claim(self, kind: str, number: str) -> NumberClaim:
+        """Who a number belongs to; `not_found` for an unknown number."""
+        claim = self.ledger.claim(kind, number)
+        if claim is None:
+            msg = f"No {kind} number {number} exists."
+            raise NotFound(msg)
+        return claim
+
+    def record(
+        self,
+        event_class: type[E],
+        head: Head,
+        occurred_at: datetime | None = None,
+        **fields: Any,
+    ) -> E:
+        """Create the next event of an aggregate, chained to its head (or to the event this
+        unit recorded on it last)."""
+        version, previous = self._heads.get(head.id, (head.version, head.head_hash))
+        event = event_class(
+            originator_id=head.id,
+            originator_version=version + 1,
+            timestamp=self.now,
+            occurred_at=occurred_at or self.now,
+            actor=self.actor,
+            command_id=self.command_id,
+            previous_hash=previous,
+            **fields,
+        )
+        digest = stored_event_hash(
+            head.id,
+            version + 1,
+            event.model_dump(mode="json", exclude={"hash", "originator_id", "originator_version"}),
+            get_topic(event_class),
+        )
+        event = event.model_copy(update={"hash": digest})
+        self._heads[head.id] = (version + 1, digest)
+        self.pending.append(event)
+        return event
+
+    def record_on_patient(
+        self,
+        event_class: type[E],
+        patient: PatientState,
+        occurred_at: datetime | None = None,
+        **fields: Any,
+    ) -> E:
+        """Append a fact to a patient's aggregate."""
+        return self.record(event_class, patient, occurred_at, **fields)
+
+    @staticmethod
+    def patient_aggregate_id(patient_id: str) -> UUID:
+        """The patient's deterministic aggregate ID."""
+        return aggregate_id("patient", patient_id)

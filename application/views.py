@@ -1,0 +1,99 @@
+"""The ledger's read models: wiring the projections to its notification log and database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from application.errors import NotFound
+from application.ledger import Ledger
+from application.queries import eligibility_answer
+from domain.base import LedgerEvent
+from domain.registry import aggregate_id
+from domain.rules.context import DecisionTime
+from domain.schedule import due_items
+from infra.views import ViewDatabase
+from projections.eligibility import (
+    EligibilityProjection,
+    all_patients,
+    load_participant,
+    load_patient,
+)
+from projections.report import ReportProjection, monthly_report
+from projections.runner import ProjectionRunner
+
+
+class Views:
+    """Read models of one ledger, caught up before every answer."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.database = ViewDatabase(ledger.settings.database_url)
+        try:
+            self.runner = ProjectionRunner(
+                self.database,
+                [EligibilityProjection(), ReportProjection(ledger.settings.timezone)],
+                read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
+                decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+            )
+        except BaseException:
+            self.database.close()
+            raise
+
+    def close(self) -> None:
+        """Close the read-model connection."""
+        self.database.close()
+
+    def __enter__(self) -> Views:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def decision_time(self, now: datetime) -> DecisionTime:
+        """Decision time in the program's zone, with the rule set in force."""
+        return DecisionTime.in_force(now, self.ledger.settings.timezone)
+
+    def eligibility(self, patient_id: str, now: datetime) -> dict[str, Any]:
+        """The eligibility answer from the read model (see `application.queries.eligibility`)."""
+        self.runner.catch_up()
+        with self.database.transaction() as cursor:
+            patient = load_patient(cursor, patient_id)
+            if patient is None:
+                msg = f"Patient {patient_id} is not enrolled in the REMS."
+                raise NotFound(msg)
+            prescriber = load_participant(
+                cursor, str(aggregate_id("prescriber", patient.prescriber_id))
+            )
+        return eligibility_answer(patient, prescriber, self.decision_time(now))
+
+    def due(self, now: datetime) -> dict[str, Any]:
+        """Per patient, what is due or overdue on the day of `now`; most overdue first."""
+        self.runner.catch_up()
+        with self.database.transaction() as cursor:
+            patients = all_patients(cursor)
+        at = self.decision_time(now)
+        entries: list[dict[str, Any]] = []
+        for patient in patients:
+            items = due_items(patient, at)
+            if items:
+                entries.append(
+                    {
+                        "patient_id": patient.patient_id,
+                        "prescriber_id": patient.prescriber_id,
+                        "items": [i.model_dump(mode="json") for i in items],
+                        "most_overdue_days": max(i.days_overdue for i in items),
+                    }
+                )
+        entries.sort(key=lambda e: (-e["most_overdue_days"], e["patient_id"]))
+        counts: dict[str, int] = {}
+        for entry in entries:
+            for item in entry["items"]:
+                counts[item["rule"]] = counts.get(item["rule"], 0) + 1
+        return {"on": at.day.isoformat(), "patients": entries, "counts_by_rule": counts}
+
+    def report(self) -> dict[str, Any]:
+        """Authorizations issued and denied per month, by category and rule."""
+        self.runner.catch_up()
+        with self.database.transaction() as cursor:
+            return monthly_report(cursor)

@@ -1,0 +1,169 @@
+"""The FDA inspection record of one patient, as plain JSON-able data.
+
+The record holds everything the HTML page shows, so the page is a rendering of the JSON export
+and nothing more: the patient's history as recorded, every decision with its reasons, each
+reason's rule text from the catalogue and a fresh replay, the verification of the whole store
+and the ledger digest at the position verification read up to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from application.errors import NotFound, RemsError
+from application.ledger import Ledger, system_now
+from application.queries import default_now, history
+from application.replay import replay
+from audit.digest import compute_digest
+from audit.verify import Problem, verify
+from domain.calendar import day_of
+from domain.catalogue import RULES
+from domain.categories import category_of
+from domain.decision_events import (
+    AuthorizationDenied,
+    AuthorizationIssued,
+    Decision,
+    DispenseConfirmed,
+    DispenseDenied,
+    DispenseRecorded,
+)
+from domain.patient_events import PatientEvent, project_patient
+from domain.registry import aggregate_id
+from domain.ruleset import ruleset_in_force
+from rendering.record_html import render_html
+
+EXPORT_FORMAT = "rems-export-v1"
+UNKNOWN_RULE_TEXT = "(this rule ID is not in the catalogue of this build)"
+
+OUTCOMES: dict[type[Decision], str] = {
+    AuthorizationIssued: "issued",
+    AuthorizationDenied: "denied",
+    DispenseConfirmed: "confirmed",
+    DispenseDenied: "denied",
+    DispenseRecorded: "dispensed",
+}
+"""The outcome word of each kind of decision."""
+
+
+def build_record(
+    ledger: Ledger, patient_id: str, generated_at: datetime | None = None
+) -> dict[str, Any]:
+    """The export of one patient; `NotFound` when the ledger has no such patient."""
+    events = _patient_events(ledger, patient_id)
+    entries = history(ledger, patient_id)["events"]
+    decisions = [_decision(ledger, events, e) for e in events if isinstance(e, Decision)]
+    verification, digest = _verification(ledger, _aggregates_of(patient_id, events))
+    return {
+        "format": EXPORT_FORMAT,
+        "patient_id": patient_id,
+        "generated_at": (generated_at or system_now()).isoformat(),
+        "program_timezone": ledger.settings.timezone.key,
+        "risk_category": _current_category(ledger, events),
+        "events": entries,
+        "decisions": decisions,
+        "verification": verification,
+        "digest": digest,
+    }
+
+
+def _patient_events(ledger: Ledger, patient_id: str) -> list[PatientEvent]:
+    stored = ledger.stored_events(aggregate_id("patient", patient_id))
+    events = [e for e in stored if isinstance(e, PatientEvent)]
+    if not events:
+        msg = f"Patient {patient_id} is not enrolled in the REMS; there is nothing to export."
+        raise NotFound(msg)
+    return events
+
+
+def _current_category(ledger: Ledger, events: list[PatientEvent]) -> str:
+    """The risk category now (the ledger's last recorded time under the event clock), from
+    the facts recorded so far (R2, R3)."""
+    patient = project_patient(None, events)
+    assert patient is not None, "a patient's history starts with an enrollment"
+    today = day_of(default_now(ledger), ledger.settings.timezone)
+    return category_of(patient, today, ruleset_in_force(today)).value
+
+
+def _decision(ledger: Ledger, events: list[PatientEvent], decision: Decision) -> dict[str, Any]:
+    reasons = getattr(decision, "reasons", ())
+    try:
+        same = bool(replay(ledger, events, decision)["same"])
+    except RemsError:
+        # The rule-set version is unknown to this build: the decision cannot be re-run here.
+        same = False
+    return {
+        "type": decision.type_name,
+        "version": decision.originator_version,
+        "decided_at": decision.timestamp.isoformat(),
+        "outcome": OUTCOMES.get(type(decision), "recorded"),
+        "reference": _reference(decision),
+        "ruleset_version": decision.ruleset_version,
+        "reasons": [
+            {
+                "rule": r.rule,
+                "message": r.message,
+                "rule_text": RULES[r.rule].text if r.rule in RULES else UNKNOWN_RULE_TEXT,
+            }
+            for r in reasons
+        ],
+        "inputs": decision.model_dump(mode="json", include={"inputs"})["inputs"],
+        "replay_same": same,
+    }
+
+
+def _reference(decision: Decision) -> str | None:
+    """The number a decision issued or used: confirmation first, then authorization."""
+    for name in ("confirmation_number", "authorization_number"):
+        value = getattr(decision, name, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _aggregates_of(patient_id: str, events: list[PatientEvent]) -> set[UUID]:
+    """The aggregates this patient's record rests on: the patient, the number claims of the
+    authorizations and confirmations issued to them, and the prescribers and pharmacies
+    whose certification the decisions read."""
+    aggregates = {aggregate_id("patient", patient_id)}
+    for event in events:
+        if isinstance(event, AuthorizationIssued):
+            aggregates.add(aggregate_id("authorization", event.authorization_number))
+        if isinstance(event, DispenseConfirmed):
+            aggregates.add(aggregate_id("confirmation", event.confirmation_number))
+        for kind in ("prescriber", "pharmacy"):
+            participant = getattr(event, f"{kind}_id", None)
+            if isinstance(participant, str):
+                aggregates.add(aggregate_id(kind, participant))
+    return aggregates
+
+
+def _verification(ledger: Ledger, aggregates: set[UUID]) -> tuple[dict[str, Any], str]:
+    """Verify the whole store; keep the problems touching this patient's aggregates (and the
+    ledger-wide ones), count the others. The digest covers the same log position."""
+    report = verify(ledger)
+    mine = [p for p in report.problems if _touches(p, aggregates)]
+    digest = compute_digest(ledger, report.position)
+    return {
+        "ok": report.ok,
+        "events_checked": report.events_checked,
+        "aggregates": report.aggregates,
+        "position": report.position,
+        "problems": [p.model_dump(mode="json") for p in mine],
+        "problems_elsewhere": len(report.problems) - len(mine),
+    }, digest.text
+
+
+def _touches(problem: Problem, aggregates: set[UUID]) -> bool:
+    return problem.aggregate_id is None or problem.aggregate_id in aggregates
+
+
+def render(ledger: Ledger, patient_id: str, fmt: str) -> bytes:
+    """The export of one patient in a format, as bytes; `NotFound` for an unknown patient."""
+    record = build_record(ledger, patient_id)
+    if fmt == "json":
+        return orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
+    return render_html(record).encode()

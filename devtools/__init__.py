@@ -1,0 +1,1 @@
+"""Development servers (PostgreSQL, Kafka) started by scripts and tests; never by the ledger."""

@@ -1,0 +1,1 @@
+"""The `rems` command line."""

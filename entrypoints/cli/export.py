@@ -1,0 +1,60 @@
+"""`rems export PATIENT_ID --format html|json OUT` (registered by the `rems` parser).
+
+The whole record is built and rendered before anything is written, and OUT is replaced in one
+step (a temporary file in the same folder, then a rename), so an unknown patient or a failure
+half-way never leaves a partial or stale file behind. The file is created readable by its
+owner only (it holds the enrollment fields, which are PHI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from audit.record import render
+
+if TYPE_CHECKING:
+    from application.ledger import Ledger
+
+FORMATS = ("html", "json")
+
+
+def add_export_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `export` on the `rems` sub-command parsers."""
+    export = subparsers.add_parser(
+        "export", help="write a self-contained inspection record of one patient"
+    )
+    export.add_argument("patient_id")
+    export.add_argument("--format", choices=FORMATS, default="html", help="html (default) or json")
+    export.add_argument("out", metavar="OUT", help="the file to write")
+    export.set_defaults(run=run_export)
+
+
+def run_export(args: argparse.Namespace, ledger: Ledger) -> int:
+    """Write the export; exit 0, or 2 when OUT cannot be written (nothing is left behind).
+    An unknown patient raises `NotFound` before anything is written."""
+    content = render(ledger, args.patient_id, args.format)
+    out = Path(args.out)
+    try:
+        write_atomically(out, content)
+    except OSError as error:
+        print(f"rems export: cannot write {out}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"rems export: wrote {out} ({args.format}, {len(content)} bytes)", file=sys.stderr)
+    return 0
+
+
+def write_atomically(out: Path, content: bytes) -> None:
+    """Replace `out` with `content` in one rename."""
+    descriptor, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

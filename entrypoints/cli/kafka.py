@@ -1,0 +1,83 @@
+"""`rems relay`, `rems schemas`, `rems kafka up|down`: the ledger's side of Kafka."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, cast
+
+from application.ledger import Ledger
+from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
+from consumers.relay import Relay, RelayPositions
+from consumers.schemas import write_schemas
+from domain.base import LedgerEvent
+from entrypoints.cli.printing import print_json
+from infra.kafka_clients import create_topics, idempotent_producer
+from infra.views import ViewDatabase
+
+
+def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase, Any]:
+    """A relay over the ledger's notification log to the cluster at `bootstrap`."""
+    create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC])
+    database = ViewDatabase(ledger.settings.database_url)
+    producer = idempotent_producer(bootstrap)
+    relay = Relay(
+        read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
+        decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+        positions=RelayPositions(database),
+        publisher=producer,
+    )
+    return relay, database, producer
+
+
+def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
+    bootstrap = ledger.settings.kafka_bootstrap
+    if not bootstrap:
+        print("rems: set REMS_KAFKA_BOOTSTRAP=host:port to publish to Kafka", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    relay, database, producer = build_relay(ledger, bootstrap)
+    try:
+        if args.once:
+            passed = relay.drain()
+            print_json({"published_through": relay.positions.get(), "log_entries": passed})
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        relay.follow(stop)
+        return 0
+    finally:
+        producer.close(timeout=10)
+        database.close()
+
+
+def _cmd_schemas(args: argparse.Namespace, ledger: Ledger) -> int:
+    written = write_schemas(Path(args.out_dir))
+    for path in written:
+        print(path)
+    return 0
+
+
+def _cmd_kafka(args: argparse.Namespace, ledger: Ledger) -> int:
+    from devtools.kafka_broker import main as broker_main
+
+    return broker_main([args.what])
+
+
+def add_kafka_commands(sub: Any) -> None:
+    """Register the Kafka sub-commands."""
+    relay = sub.add_parser("relay", help="publish the ledger's events to Kafka")
+    relay.add_argument("--once", action="store_true", help="drain the log and exit")
+    relay.set_defaults(run=_cmd_relay)
+    schemas = sub.add_parser("schemas", help="write the topics' JSON Schemas to OUT_DIR")
+    schemas.add_argument("out_dir")
+    schemas.set_defaults(run=_cmd_schemas)
+    kafka = sub.add_parser("kafka", help="start or stop a local single-node broker")
+    kafka.add_argument("what", choices=["up", "down", "status"])
+    kafka.set_defaults(run=_cmd_kafka)

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): commands and queries as JSON."""

@@ -1,0 +1,120 @@
+"""Who may do what (roles and scope), checked on every endpoint before anything is recorded.
+
+- a prescriber acts only for itself and for its own patients (prescriber of record);
+- a pharmacy only asks for confirmation numbers, records dispenses (as itself), records capsules
+  returned to a pharmacy, and reads a patient's eligibility (what a dispense needs);
+- compliance staff read everything and manage certifications, prescribers of record and the
+  resolution of pregnancy reports;
+- an auditor reads everything and changes nothing.
+A patient outside the caller's care is answered like a forbidden one, so IDs cannot be probed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.ledger import Ledger
+from entrypoints.http.tokens import Principal, Role
+
+PATIENT_FACTS = frozenset(
+    {
+        "update_reproductive_status",
+        "record_counseling",
+        "record_contraception",
+        "record_pregnancy_test",
+        "record_patient_survey",
+        "request_authorization",
+        "report_pregnancy",
+        "record_menstrual_abnormality",
+        "discontinue_therapy",
+        "record_cbc",
+        "record_capsule_return",
+    }
+)
+COMMANDS_BY_ROLE: dict[Role, frozenset[str]] = {
+    Role.PRESCRIBER: PATIENT_FACTS | {"enroll_patient"},
+    Role.PHARMACY: frozenset(
+        {"request_dispense_confirmation", "record_dispense", "record_capsule_return"}
+    ),
+    Role.COMPLIANCE: frozenset(
+        {
+            "register_prescriber",
+            "certify_prescriber",
+            "suspend_prescriber",
+            "certify_pharmacy",
+            "suspend_pharmacy",
+            "change_prescriber",
+            "resolve_pregnancy_report",
+            "report_pregnancy",
+        }
+    ),
+    Role.AUDITOR: frozenset(),
+}
+READERS = frozenset({Role.COMPLIANCE, Role.AUDITOR})
+
+
+class Forbidden(Exception):
+    """The caller's role or scope does not allow this."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _under_care(ledger: Ledger, principal: Principal, patient_id: Any) -> None:
+    if not isinstance(patient_id, str):
+        return  # malformed: the command itself will be answered `invalid`
+    patient_id = patient_id.strip()  # as the command's own parsing will read it
+    patient = ledger.patient_state(patient_id)
+    if patient is None or patient.prescriber_id != principal.subject:
+        msg = f"Patient {patient_id} is not under the care of prescriber {principal.subject}."
+        raise Forbidden(msg)
+
+
+def _same(principal: Principal, body: dict[str, Any], field: str) -> None:
+    value = body.get(field)
+    if isinstance(value, str) and value.strip() != principal.subject:
+        msg = f"{field}: a {principal.role.value} acts only as itself ({principal.subject})."
+        raise Forbidden(msg)
+
+
+def check_command(ledger: Ledger, principal: Principal, name: str, body: dict[str, Any]) -> None:
+    """Raise Forbidden unless the caller may send this command with this body."""
+    if name not in COMMANDS_BY_ROLE[principal.role]:
+        msg = f"A {principal.role.value} may not {name.replace('_', ' ')}."
+        raise Forbidden(msg)
+    if principal.role is Role.PRESCRIBER:
+        _same(principal, body, "prescriber_id")
+        if name == "enroll_patient":
+            existing = body.get("patient_id")
+            if isinstance(existing, str) and ledger.patient_state(existing.strip()) is not None:
+                _under_care(ledger, principal, existing)
+        else:
+            _under_care(ledger, principal, body.get("patient_id"))
+    elif principal.role is Role.PHARMACY:
+        if name == "record_capsule_return":
+            if body.get("returned_to") != "pharmacy":
+                msg = "returned_to: a pharmacy records capsules returned to a pharmacy."
+                raise Forbidden(msg)
+        else:
+            _same(principal, body, "pharmacy_id")
+
+
+def check_patient_read(ledger: Ledger, principal: Principal, patient_id: str, what: str) -> None:
+    """Raise Forbidden unless the caller may read this about the patient."""
+    if principal.role in READERS:
+        return
+    if principal.role is Role.PHARMACY and what == "eligibility":
+        return
+    if principal.role is Role.PRESCRIBER:
+        _under_care(ledger, principal, patient_id)
+        return
+    msg = f"A {principal.role.value} may not read a patient's {what}."
+    raise Forbidden(msg)
+
+
+def check_program_read(principal: Principal, what: str) -> None:
+    """Program-wide reads (work queue, report, verify, digest) are for compliance and audit."""
+    if principal.role not in READERS:
+        msg = f"Only compliance staff and auditors may read the {what}."
+        raise Forbidden(msg)

@@ -1,0 +1,1 @@
+"""The compliance and auditor web pages (server-rendered HTML under /ui)."""

@@ -1,8 +1,0 @@
-"""``python -m infra.postgres_server up|down|status``: the dev server (see ``devcli``)."""
-
-import sys
-
-from infra.postgres_server.devcli import main
-
-if __name__ == "__main__":
-    sys.exit(main())

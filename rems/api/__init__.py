@@ -1,1 +1,0 @@
-"""The HTTP API (FastAPI) and the compliance web pages."""

@@ -1,0 +1,1 @@
+"""The seeded program simulation behind `rems demo`, benchmarks and tests."""
