@@ -15,6 +15,7 @@ rows (`recompute`) and compares.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -198,6 +199,10 @@ class LogTree:
     def catch_up(self) -> int:
         """Take every row recorded since the cached size into the tree; return how many."""
         added = 0
+        with self.database.transaction() as cursor:
+            cached = self._state(cursor)[1]
+        if cached >= (self.ledger.recorder.max_notification_id() or 0):
+            return added
         while True:
             with self.database.transaction() as cursor:
                 size, last = self._lock(cursor)
@@ -214,6 +219,10 @@ class LogTree:
     def _lock(self, cursor: Cursor) -> tuple[int, int]:
         """Take the tree's row lock (a no-op update) and read its size and last position."""
         cursor.execute("UPDATE log_tree_state SET size = size WHERE name = ?", (TRACKING,))
+        return self._state(cursor)
+
+    @staticmethod
+    def _state(cursor: Cursor) -> tuple[int, int]:
         row = cursor.fetchone(
             "SELECT size, last_position FROM log_tree_state WHERE name = ?", (TRACKING,)
         )
@@ -287,31 +296,18 @@ class LogTree:
         nodes = sorted({part for span in spans for part in perfect_parts(span)})
         return dict(zip(nodes, self._nodes(cursor, nodes), strict=True))
 
-    def hashes(self, spans: list[Range]) -> list[bytes]:
-        """The subtree hash of each range (the caller checked they lie within the size)."""
+    @contextmanager
+    def reading(self) -> Iterator[TreeReader]:
+        """Catch up, then read sizes, leaves and nodes in one transaction (nodes never change
+        once written, so no lock is needed)."""
         self.catch_up()
         with self.database.transaction() as cursor:
-            nodes = self._fetch(cursor, spans)
-        return [range_hash(span, nodes) for span in spans]
+            yield TreeReader(self, cursor)
 
     def size(self) -> int:
         """The cached size, after catching up."""
-        self.catch_up()
-        with self.database.transaction() as cursor:
-            return self._lock(cursor)[0]
-
-    def leaf_at(self, position: int) -> tuple[int, Leaf] | None:
-        """The leaf index and leaf of a log position, or None when no event has it."""
-        self.catch_up()
-        with self.database.transaction() as cursor:
-            row = cursor.fetchone(
-                "SELECT leaf_index, originator_id, version, hash FROM log_tree_leaves "
-                "WHERE position = ?",
-                (position,),
-            )
-        if row is None:
-            return None
-        return int(row[0]), Leaf(position, str(row[1]), int(row[2]), str(row[3]))
+        with self.reading() as reader:
+            return reader.size
 
     def leaves_of_aggregate(self, originator_id: str, stop: int) -> list[tuple[int, Leaf]]:
         """Every leaf of one aggregate at or before log position `stop`, in log order."""
@@ -322,6 +318,30 @@ class LogTree:
                 (originator_id, stop),
             )
         return [(int(i), Leaf(int(p), originator_id, int(v), str(h))) for i, p, v, h in rows]
+
+
+class TreeReader:
+    """Reads of the cached tree inside one transaction."""
+
+    def __init__(self, tree: LogTree, cursor: Cursor) -> None:
+        self._tree, self._cursor = tree, cursor
+        self.size = tree._state(cursor)[0]
+
+    def hashes(self, spans: list[Range]) -> list[bytes]:
+        """The subtree hash of each range (the caller checked they lie within the size)."""
+        nodes = self._tree._fetch(self._cursor, spans)
+        return [range_hash(span, nodes) for span in spans]
+
+    def leaf_at(self, position: int) -> tuple[int, Leaf] | None:
+        """The leaf index and leaf of a log position, or None when no event has it."""
+        row = self._cursor.fetchone(
+            "SELECT leaf_index, originator_id, version, hash FROM log_tree_leaves "
+            "WHERE position = ?",
+            (position,),
+        )
+        if row is None:
+            return None
+        return int(row[0]), Leaf(position, str(row[1]), int(row[2]), str(row[3]))
 
 
 def _rows_after(ledger: Ledger, last: int, limit: int) -> list[Notification | BadRow]:

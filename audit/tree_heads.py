@@ -143,26 +143,28 @@ def signature_problem(sth: dict[str, Any], records: list[dict[str, Any]]) -> str
 def inclusion_proof(tree: LogTree, position: int, tree_size: int) -> dict[str, Any]:
     """§5 inclusion proof of the event at a log position; `BadInput` for a size beyond the
     log or a position not in the tree of that size."""
-    size = tree.size()
-    if not 0 < tree_size <= size:
-        msg = f"tree size {tree_size}: the log tree has sizes 1 to {size}"
-        raise BadInput(msg)
-    found = tree.leaf_at(position)
-    if found is None or found[0] >= tree_size:
-        msg = f"no event at position {position} in the log tree of size {tree_size}"
-        raise BadInput(msg)
-    index = found[0]
-    path = tree.hashes(inclusion_ranges(index, tree_size))
-    return {"leaf_index": index, "tree_size": tree_size, "audit_path": [h.hex() for h in path]}
+    with tree.reading() as reader:
+        if not 0 < tree_size <= reader.size:
+            msg = f"tree size {tree_size}: the log tree has sizes 1 to {reader.size}"
+            raise BadInput(msg)
+        found = reader.leaf_at(position)
+        if found is None or found[0] >= tree_size:
+            msg = f"no event at position {position} in the log tree of size {tree_size}"
+            raise BadInput(msg)
+        path = reader.hashes(inclusion_ranges(found[0], tree_size))
+    return {"leaf_index": found[0], "tree_size": tree_size, "audit_path": [h.hex() for h in path]}
 
 
 def consistency_proof(tree: LogTree, first: int, second: int) -> dict[str, Any]:
-    """§5 consistency proof between two sizes; `BadInput` when they are not 0 <= M <= N <= size."""
-    size = tree.size()
-    if not 0 <= first <= second <= size:
-        msg = f"consistency {first} {second}: sizes must be 0 <= M <= N <= {size} (the log's size)"
-        raise BadInput(msg)
-    proof = tree.hashes(consistency_ranges(first, second))
+    """§5 consistency proof between two sizes; `BadInput` unless 0 <= M <= N <= the size."""
+    with tree.reading() as reader:
+        if not 0 <= first <= second <= reader.size:
+            msg = (
+                f"consistency {first} {second}: sizes must be 0 <= M <= N <= {reader.size} "
+                "(the log's size)"
+            )
+            raise BadInput(msg)
+        proof = reader.hashes(consistency_ranges(first, second))
     return {"first": first, "second": second, "proof": [h.hex() for h in proof]}
 
 

@@ -38,6 +38,7 @@ from infra.settings import Settings
 if TYPE_CHECKING:
     from application.ledger import Ledger
 
+
 def add_tree_head_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
