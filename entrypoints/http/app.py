@@ -23,6 +23,7 @@ from application.ledger import Ledger
 from application.views import Views
 from entrypoints.http.policy import Forbidden
 from entrypoints.http.tokens import Principal, TokenStore
+from entrypoints.interop.limits import body_limit, too_large_response
 from infra.settings import Settings
 from infra.views import ViewDatabase
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     from entrypoints.http.command_routes import add_command_routes
     from entrypoints.http.openapi import install_openapi
     from entrypoints.http.query_routes import add_query_routes
+    from entrypoints.interop.routes import add_interop_routes
     from entrypoints.web.routes import add_web_routes
 
     app = FastAPI(
@@ -145,11 +147,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     ) -> Response:
         began = time.perf_counter()
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            response: Response = JSONResponse(
-                error_body("too_large", f"The body is limited to {MAX_BODY_BYTES} bytes."),
-                status_code=413,
-            )
+        limit = body_limit(request.url.path, MAX_BODY_BYTES)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response: Response = too_large_response(request.url.path, limit)
         else:
             response = await call_next(request)
         # Access log without PHI: method, path (program IDs only), status, time. No query
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     add_command_routes(app)
     add_query_routes(app)
     add_web_routes(app)
+    add_interop_routes(app)
     install_openapi(app)
     return app
 
