@@ -11,7 +11,7 @@ from eventsourcing.utils import get_topic
 
 from application.errors import NotFound, RemsError
 from domain.base import LedgerEvent
-from domain.chain import Head, stored_event_hash
+from domain.chain import CHAIN_MEMBER, CHAIN_VERSION, Head, stored_event_hash
 from domain.participants import ParticipantState
 from domain.patient_state import PatientState
 from domain.registry import NumberClaim, aggregate_id
@@ -95,12 +95,11 @@ class Unit:
             previous_hash=previous,
             **fields,
         )
-        digest = stored_event_hash(
-            head.id,
-            version + 1,
-            event.model_dump(mode="json", exclude={"hash", "originator_id", "originator_version"}),
-            get_topic(event_class),
-        )
+        unhashed = {"hash", "originator_id", "originator_version"}
+        state = event.model_dump(mode="json", exclude=unhashed)
+        # The mapper stores every new event under chain v2 (infra/transcoding.py).
+        state[CHAIN_MEMBER] = CHAIN_VERSION
+        digest = stored_event_hash(head.id, version + 1, state, get_topic(event_class))
         event = event.model_copy(update={"hash": digest})
         self._heads[head.id] = (version + 1, digest)
         self.pending.append(event)
