@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,9 @@ import jwt
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec
 from fhir.resources.R4B import get_fhir_model_class
-from fhirclient.models.fhirelementfactory import FHIRElementFactory
+from fhirclient.models.fhirelementfactory import (  # type: ignore[import-untyped]
+    FHIRElementFactory,
+)
 
 from application.ledger import Ledger
 from entrypoints.interop.settings import CdsClient, InteropSettings
@@ -31,9 +32,18 @@ ISSUER = "https://ehr.example.org"
 BASE = "http://testserver"
 GUIDANCE_STATUSES = {"success", "data-required", "failure"}
 ISSUE_CODES = {
-    "structure", "required", "invalid", "not-found", "not-supported", "login",
-    "forbidden", "too-costly", "conflict", "exception", "informational",
-}  # fmt: skip
+    "structure",
+    "required",
+    "invalid",
+    "not-found",
+    "not-supported",
+    "login",
+    "forbidden",
+    "too-costly",
+    "conflict",
+    "exception",
+    "informational",
+}
 
 
 def fixture(name: str) -> Any:
@@ -87,9 +97,14 @@ class Interop(Http):
         """A CDS Hooks client JWT signed with the EHR's key."""
         now = int(time.time())
         payload = {
-            "iss": ISSUER, "sub": ISSUER, "aud": aud, "iat": now, "exp": now + 120,
-            "jti": str(uuid.uuid4()), **claims,
-        }  # fmt: skip
+            "iss": ISSUER,
+            "sub": ISSUER,
+            "aud": aud,
+            "iat": now,
+            "exp": now + 120,
+            "jti": str(uuid.uuid4()),
+            **claims,
+        }
         payload = {k: v for k, v in payload.items() if v is not None}
         headers = {"kid": "ehr-key-1", "typ": "JWT"}
         return jwt.encode(payload, self.key, algorithm="ES384", headers=headers)
@@ -117,37 +132,15 @@ class Interop(Http):
         """An adult FRP with only the enrollment recorded (INTEROP.md §3.3's data-required)."""
         self.ok("prescriber:DR1", "enroll_patient", **frp_form(patient_id))
 
-    def ready_frp(self, patient_id: str = "P1") -> None:
-        """An adult FRP ready for an initial authorization now (clock moves 12 days)."""
-        self.enroll_frp(patient_id)
-        dr = "prescriber:DR1"
-        self.ok(dr, "record_counseling", patient_id=patient_id, prescriber_id="DR1",
-                topics=ALL_TOPICS)  # fmt: skip
-        self.ok(dr, "record_contraception", patient_id=patient_id, methods=["iud", "male_condom"],
-                started_on=(self.now - timedelta(days=40)).date(),
-                hormonal_contraindicated=False)  # fmt: skip
-        self.ok(dr, "record_pregnancy_test", patient_id=patient_id, collected_at=self.now,
-                result="negative", sensitivity_miu_per_ml=25)  # fmt: skip
-        self.advance(days=12)
-        self.ok(dr, "record_pregnancy_test", patient_id=patient_id,
-                collected_at=self.now - timedelta(hours=2), result="negative",
-                sensitivity_miu_per_ml=25)  # fmt: skip
-        self.ok(dr, "record_patient_survey", patient_id=patient_id, compliant=True)
-
     def ready_male(self, patient_id: str = "P2") -> None:
         """An adult male enrolled and counseled: ready for an initial authorization."""
         form = {**frp_form(patient_id), "sex": "male"}
         form.pop("menstruation")
         dr = "prescriber:DR1"
         self.ok(dr, "enroll_patient", **form)
-        self.ok(dr, "record_counseling", patient_id=patient_id, prescriber_id="DR1",
-                topics=ALL_TOPICS)  # fmt: skip
-
-    def authorize(self, patient_id: str) -> dict[str, Any]:
-        """An authorization for the patient by DR1 (28 days, no refills)."""
-        return self.ok("prescriber:DR1", "request_authorization", patient_id=patient_id,
-                       prescriber_id="DR1", daily_dose_mg=10, days_supply=28, refills=0,
-                       channel="electronic")  # fmt: skip
+        self.ok(
+            dr, "record_counseling", patient_id=patient_id, prescriber_id="DR1", topics=ALL_TOPICS
+        )
 
 
 __all__ = ["COMPLIANCE", "Interop", "fixture", "strict_r4", "walk"]

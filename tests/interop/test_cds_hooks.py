@@ -156,8 +156,14 @@ def test_adult_frp_with_only_enrollment_gets_the_seven_cards_of_the_example(
 def test_T7_card_is_critical_when_a_pregnancy_is_suspected(interop: Interop) -> None:
     """A positive test opens T7: its card is the only critical one (§12.4: T7 only)."""
     interop.ready_frp("P1")
-    interop.ok("prescriber:DR1", "record_pregnancy_test", patient_id="P1",
-               collected_at=interop.now, result="positive", sensitivity_miu_per_ml=25)  # fmt: skip
+    interop.ok(
+        "prescriber:DR1",
+        "record_pregnancy_test",
+        patient_id="P1",
+        collected_at=interop.now,
+        result="positive",
+        sensitivity_miu_per_ml=25,
+    )
     cards = interop.hook(SIGN, sign_request("P1")).json()["cards"]
     assert [(c["source"]["topic"]["code"], c["indicator"]) for c in cards] == [("T7", "critical")]
 
@@ -228,15 +234,24 @@ def test_library_examples_with_stu3_dosage_are_read_leniently(interop: Interop, 
     order coded as lenalidomide is judged (E1: the patient is not identified)."""
     context = fixture(f"cds-hooks/library/{name}")["context"]
     hook = "order-select" if "select" in name else "order-sign"
-    body = {"hook": hook, "hookInstance": "3f6a", "context": context,
-            "prefetch": {"patient": fixture("fhir/ig-stu2/Patient-example-patient-123.json"),
-                         "practitioner": fixture("fhir/ig-stu2/Practitioner-pra1234.json")}}  # fmt: skip
+    body = {
+        "hook": hook,
+        "hookInstance": "3f6a",
+        "context": context,
+        "prefetch": {
+            "patient": fixture("fhir/ig-stu2/Patient-example-patient-123.json"),
+            "practitioner": fixture("fhir/ig-stu2/Practitioner-pra1234.json"),
+        },
+    }
     service = SELECT if hook == "order-select" else SIGN
     assert interop.hook(service, body).json() == {"cards": []}
     for entry in context["draftOrders"]["entry"]:
         if entry["resource"]["resourceType"] == "MedicationRequest":
-            entry["resource"]["medicationCodeableConcept"] = {"coding": [
-                {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "342369"}]}  # fmt: skip
+            entry["resource"]["medicationCodeableConcept"] = {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "342369"}
+                ]
+            }
     assert rules_of(interop.hook(service, body))[0] == "E1"
 
 
