@@ -27,6 +27,8 @@ from entrypoints.http.dependencies import (
 from entrypoints.http.openapi import install_openapi
 from entrypoints.http.policy import Forbidden
 from entrypoints.http.responses import error_response, result_response
+from entrypoints.interop.limits import body_limit, too_large_response
+from entrypoints.interop.routes import add_interop_routes
 from entrypoints.web import routes as web_routes
 from infra.settings import Settings
 
@@ -75,10 +77,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     ) -> Response:
         began = time.perf_counter()
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            response: Response = error_response(
-                "too_large", f"The body is limited to {MAX_BODY_BYTES} bytes."
-            )
+        limit = body_limit(request.url.path, MAX_BODY_BYTES)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response: Response = too_large_response(request.url.path, limit)
         else:
             response = await call_next(request)
         # Access log without PHI: method, path (program IDs only), status, time. No query
@@ -99,5 +100,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(command_routes.router)
     app.include_router(query_routes.router)
     app.include_router(web_routes.router)
+    add_interop_routes(app)
     install_openapi(app)
     return app
