@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from application.errors import RemsError
 from application.ledger import Ledger
 from application.views import Views
+from entrypoints.http.limits import API_BODY_LIMIT, BodyLimit
 from entrypoints.http.policy import Forbidden
 from entrypoints.http.tokens import Principal, TokenStore
 from infra.settings import Settings
@@ -28,7 +29,18 @@ from infra.views import ViewDatabase
 
 log = logging.getLogger("rems.api")
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = API_BODY_LIMIT
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+"""Sent with every response but the interactive docs: answers carry PHI, so nothing is cached,
+sniffed, framed or referred. A page sets its own Content-Security-Policy; others get JSON_CSP."""
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+"""FastAPI's documentation pages load their scripts from a CDN and carry no patient data."""
 STATUS_BY_CODE = {
     "invalid": 422,
     "not_found": 404,
@@ -79,12 +91,17 @@ class ApiState:
         self.ledger.close()
 
 
-def principal_of(request: Request) -> Principal | None:
-    """The caller, from `Authorization: Bearer TOKEN` or the web page's cookie."""
-    state: ApiState = request.app.state.api
+def bearer_token(request: Request) -> str:
+    """The token of `Authorization: Bearer TOKEN` ("" without one)."""
     header = request.headers.get("authorization", "")
-    token = header[len("bearer ") :].strip() if header.lower().startswith("bearer ") else ""
-    token = token or request.cookies.get("rems_token", "")
+    return header[len("bearer ") :].strip() if header.lower().startswith("bearer ") else ""
+
+
+def principal_of(request: Request) -> Principal | None:
+    """The caller, from `Authorization: Bearer TOKEN` only: the API never reads a cookie, so a
+    page elsewhere cannot make a signed-in browser send a command (no CSRF on /v1)."""
+    state: ApiState = request.app.state.api
+    token = bearer_token(request)
     return state.tokens.authenticate(token) if token else None
 
 
@@ -125,7 +142,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
-        return JSONResponse(error_body("forbidden", error.message), status_code=403)
+        body = error_body("forbidden", error.message)
+        body["error"]["reasons"] = list(error.reasons)
+        return JSONResponse(body, status_code=403)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -139,19 +158,20 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def rems_error(request: Request, error: RemsError) -> JSONResponse:
         return result_response(error.to_result())
 
+    # Added before the logging middleware, so it runs inside it: a 413 is logged and carries
+    # the security headers like any other answer.
+    app.add_middleware(BodyLimit)
+
     @app.middleware("http")
     async def guard_and_log(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         began = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            response: Response = JSONResponse(
-                error_body("too_large", f"The body is limited to {MAX_BODY_BYTES} bytes."),
-                status_code=413,
-            )
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
+        if request.url.path not in DOCS_PATHS:
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            response.headers.setdefault("Content-Security-Policy", JSON_CSP)
         # Access log without PHI: method, path (program IDs only), status, time. No query
         # string, no body, no headers.
         log.info(

@@ -10,14 +10,13 @@ from fastapi.responses import JSONResponse
 
 from application.commands import COMMANDS
 from entrypoints.http.app import (
-    MAX_BODY_BYTES,
     ApiState,
     caller,
     error_body,
     json_object,
     result_response,
 )
-from entrypoints.http.policy import check_command
+from entrypoints.http.policy import check_command, check_duplicate
 
 
 def _invalid(message: str, field: str) -> JSONResponse:
@@ -35,12 +34,7 @@ async def _run_command(request: Request, name: str) -> JSONResponse:
             error_body("unsupported_media_type", "Send the command as application/json."),
             status_code=415,
         )
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return JSONResponse(
-            error_body("too_large", f"The body is limited to {MAX_BODY_BYTES} bytes."),
-            status_code=413,
-        )
+    raw = await request.body()  # at most API_BODY_LIMIT bytes (BodyLimit answers 413 beyond)
     body = json_object(raw)
     if body is None:
         return _invalid("The body must be a JSON object with the command's fields.", "body")
@@ -53,6 +47,7 @@ async def _run_command(request: Request, name: str) -> JSONResponse:
         body["command_id"] = key
     await run_in_threadpool(check_command, state.ledger, principal, name, body)
     result: dict[str, Any] = await run_in_threadpool(state.execute, body, principal)
+    await run_in_threadpool(check_duplicate, state.ledger, principal, name, result)
     return result_response(result)
 
 

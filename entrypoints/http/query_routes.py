@@ -17,6 +17,10 @@ from domain.patient_events import PatientEnrolled
 from entrypoints.http.app import ApiState, caller, error_body
 from entrypoints.http.policy import check_patient_read, check_program_read
 from entrypoints.http.tokens import Principal
+from rendering.record_html import CSP
+
+RECORD_CSP = f"{CSP}; frame-ancestors 'none'; base-uri 'none'"
+"""The inspection record's own policy (inline style, data: images), never framed."""
 
 AsOf = Annotated[
     str | None,
@@ -67,7 +71,7 @@ def add_query_routes(app: FastAPI) -> None:
         check_patient_read(ledger, principal, patient_id, "export")
         content = render(ledger, patient_id, format)
         if format == "html":
-            return HTMLResponse(content)
+            return HTMLResponse(content, headers={"Content-Security-Policy": RECORD_CSP})
         return JSONResponse(orjson.loads(content))
 
     @app.get("/v1/decisions/{reference}/replay", tags=["queries"])
