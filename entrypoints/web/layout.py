@@ -25,11 +25,13 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
-"""Sent with every page: the pages hold PHI, so nothing is cached, framed or referred."""
+"""Sent with every page: the pages hold PHI, so nothing is cached, framed or referred to
+another site. (`same-origin`, not `no-referrer`: under `no-referrer` a browser posts the
+pages' own forms with `Origin: null`, which the sign-in's Origin check must refuse.)"""
 
 STYLE = """
 *{box-sizing:border-box}

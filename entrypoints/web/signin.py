@@ -22,11 +22,11 @@ from html import escape
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from entrypoints.http.app import ApiState, bearer_token
+from entrypoints.http.dependencies import ApiState, bearer_token
 from entrypoints.http.limits import BodyTooLarge
 from entrypoints.http.policy import READERS
 from entrypoints.http.tokens import Principal
@@ -158,81 +158,82 @@ def _matches(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def add_signin_routes(app: FastAPI) -> None:
-    """Register the sign-in and sign-out routes (and the pages' shared state)."""
-    app.state.web = WebState(app.state.api)
+router = APIRouter()
+"""Signing in and out."""
 
-    @app.get(LOGIN_PATH, include_in_schema=False)
-    def login_form(
-        request: Request, next_path: Annotated[str, Query(alias="next")] = HOME
-    ) -> Response:
-        return login_page(request, next_path)
 
-    @app.post(LOGIN_PATH, include_in_schema=False)
-    async def login(request: Request) -> Response:
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != FORM_MEDIA:
-            return login_page(request, HOME, "Send the sign-in form as a web form.", 415)
-        try:
-            raw = await request.body()
-        except BodyTooLarge:
-            return login_page(request, HOME, "The form is too large.", 413)
-        fields = _form(raw)
-        if fields is None:
-            return login_page(request, HOME, "The form has too many fields.", 400)
-        next_path = safe_next((fields.get("next") or [HOME])[0])
-        csrf = (fields.get("csrf") or [""])[0]
-        if not same_origin(request) or not _matches(csrf, request.cookies.get(LOGIN_COOKIE, "")):
-            message = "The sign-in form expired or was sent from another page. Sign in again."
-            return login_page(request, next_path, message, 403)
-        web = web_state(request)
-        client = request.client.host if request.client else "unknown"
-        wait = web.throttle.retry_after(client, web.clock())
-        if wait is not None:
-            response = login_page(
-                request, next_path, f"Too many failed sign-ins. Try again in {wait} s.", 429
-            )
-            response.headers["Retry-After"] = str(wait)
-            return response
-        token = (fields.get("token") or [""])[0].strip()
-        api: ApiState = request.app.state.api
-        principal = await run_in_threadpool(api.tokens.authenticate, token) if token else None
-        if principal is None:
-            web.throttle.failed(client, web.clock())
-            return login_page(request, next_path, "That token is not valid (or revoked).", 401)
-        if principal.role not in READERS:
-            return forbidden_role(principal)
-        session_id = await run_in_threadpool(web.sessions.open, principal, web.clock())
-        response = RedirectResponse(next_path, status_code=303)
-        _set_cookie(request, response, SESSION_COOKIE, session_id, SESSION_SECONDS, COOKIE_PATH)
-        _delete_cookie(request, response, LOGIN_COOKIE, LOGIN_PATH)
+@router.get(LOGIN_PATH, include_in_schema=False)
+def login_form(request: Request, next_path: Annotated[str, Query(alias="next")] = HOME) -> Response:
+    return login_page(request, next_path)
+
+
+@router.post(LOGIN_PATH, include_in_schema=False)
+async def login(request: Request) -> Response:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != FORM_MEDIA:
+        return login_page(request, HOME, "Send the sign-in form as a web form.", 415)
+    try:
+        raw = await request.body()
+    except BodyTooLarge:
+        return login_page(request, HOME, "The form is too large.", 413)
+    fields = _form(raw)
+    if fields is None:
+        return login_page(request, HOME, "The form has too many fields.", 400)
+    next_path = safe_next((fields.get("next") or [HOME])[0])
+    csrf = (fields.get("csrf") or [""])[0]
+    if not same_origin(request) or not _matches(csrf, request.cookies.get(LOGIN_COOKIE, "")):
+        message = "The sign-in form expired or was sent from another page. Sign in again."
+        return login_page(request, next_path, message, 403)
+    web = web_state(request)
+    client = request.client.host if request.client else "unknown"
+    wait = web.throttle.retry_after(client, web.clock())
+    if wait is not None:
+        response = login_page(
+            request, next_path, f"Too many failed sign-ins. Try again in {wait} s.", 429
+        )
+        response.headers["Retry-After"] = str(wait)
         return response
+    token = (fields.get("token") or [""])[0].strip()
+    api: ApiState = request.app.state.api
+    principal = await run_in_threadpool(api.tokens.authenticate, token) if token else None
+    if principal is None:
+        web.throttle.failed(client, web.clock())
+        return login_page(request, next_path, "That token is not valid (or revoked).", 401)
+    if principal.role not in READERS:
+        return forbidden_role(principal)
+    session_id = await run_in_threadpool(web.sessions.open, principal, web.clock())
+    response = RedirectResponse(next_path, status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, session_id, SESSION_SECONDS, COOKIE_PATH)
+    _delete_cookie(request, response, LOGIN_COOKIE, LOGIN_PATH)
+    return response
 
-    @app.get("/ui/logout", include_in_schema=False)
-    def logout_button(request: Request) -> Response:
-        who = web_principal(request)
-        if not isinstance(who, SignedIn):
-            return RedirectResponse(LOGIN_PATH, status_code=303)
-        body = f'<div class="card"><h1>Sign out</h1><p>{logout_form(who)}</p></div>'
-        return page("Sign out", body, who)
 
-    @app.post("/ui/logout", include_in_schema=False)
-    async def logout(request: Request) -> Response:
-        who = await run_in_threadpool(web_principal, request)
-        if not isinstance(who, SignedIn):
-            return RedirectResponse(LOGIN_PATH, status_code=303)
-        try:
-            raw = await request.body()
-        except BodyTooLarge:
-            return message_page(413, "Too large", "The form is too large.", who)
-        csrf = ((_form(raw) or {}).get("csrf") or [""])[0]
-        if not same_origin(request) or not _matches(csrf, who.csrf):
-            return message_page(
-                403, "Not signed out", "The sign-out form was sent from another page.", who
-            )
-        web = web_state(request)
-        session_id = request.cookies.get(SESSION_COOKIE, "")
-        await run_in_threadpool(web.sessions.revoke, session_id, web.clock())
-        response = RedirectResponse(LOGIN_PATH, status_code=303)
-        _delete_cookie(request, response, SESSION_COOKIE, COOKIE_PATH)
-        return response
+@router.get("/ui/logout", include_in_schema=False)
+def logout_button(request: Request) -> Response:
+    who = web_principal(request)
+    if not isinstance(who, SignedIn):
+        return RedirectResponse(LOGIN_PATH, status_code=303)
+    body = f'<div class="card"><h1>Sign out</h1><p>{logout_form(who)}</p></div>'
+    return page("Sign out", body, who)
+
+
+@router.post("/ui/logout", include_in_schema=False)
+async def logout(request: Request) -> Response:
+    who = await run_in_threadpool(web_principal, request)
+    if not isinstance(who, SignedIn):
+        return RedirectResponse(LOGIN_PATH, status_code=303)
+    try:
+        raw = await request.body()
+    except BodyTooLarge:
+        return message_page(413, "Too large", "The form is too large.", who)
+    csrf = ((_form(raw) or {}).get("csrf") or [""])[0]
+    if not same_origin(request) or not _matches(csrf, who.csrf):
+        return message_page(
+            403, "Not signed out", "The sign-out form was sent from another page.", who
+        )
+    web = web_state(request)
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    await run_in_threadpool(web.sessions.revoke, session_id, web.clock())
+    response = RedirectResponse(LOGIN_PATH, status_code=303)
+    _delete_cookie(request, response, SESSION_COOKIE, COOKIE_PATH)
+    return response
