@@ -352,3 +352,28 @@ def test_r4b_model_round_trips_what_we_send(interop: Interop) -> None:
     dumped = Parameters.model_validate(body).model_dump(mode="json", exclude_none=True)
     assert dumped == body
     assert len(walk(body)) > 10
+
+
+def test_failure_for_an_unknown_patient_matches_the_example(interop: Interop) -> None:
+    """No enrolled patient with that identifier: the designed failure answer exactly."""
+    interop.now = local("2026-03-02 10:30")
+    interop.enroll_frp("P1")
+    body = fhir_json(interop.etasu(DR1, by_identifier("UNKNOWN")))
+    expected = fixture("interop-examples/Parameters-rems-etasu-output.failure.json")
+    assert orjson.dumps(body) == orjson.dumps(expected).replace(
+        b"/ruleset/2026-01", f"/ruleset/{RULESET}".encode()
+    )
+
+
+def test_the_prototypes_isotretinoin_order_as_medication_is_not_supported(
+    interop: Interop,
+) -> None:
+    """rems-admin's iPledge MedicationRequest as `medication`: failure, not-supported."""
+    interop.ready_male("P2")
+    body = by_identifier("P2")
+    body["parameter"][1]["resource"] = fixture(
+        "fhir/rems-admin/MedicationRequest-pat017-mr-IPledge.json"
+    )
+    outer = guidance(fhir_json(interop.etasu(DR1, body)))
+    assert outer["status"] == "failure"
+    assert outer["contained"][0]["id"] == "not-supported"

@@ -104,7 +104,7 @@ def test_D1_approved_with_a_confirmation_number_and_a_retry_gets_the_first_answe
         for e in interop.ledger.stored_events(Unit.patient_aggregate_id("P1"))
         if type(e).__name__ == "DispenseConfirmed"
     )
-    assert event.actor == "pharmacy:PH1"  # type: ignore[attr-defined]
+    assert event.actor == "pharmacy:PH1"
 
 
 def test_D1_A2_denied_for_an_expired_authorization_as_the_example(interop: Interop) -> None:
