@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import AwareDatetime
+
 from domain.base import Frozen
 from domain.calendar import add_days, day_of, end_of_day
 from domain.categories import became_frp_at, category_of
@@ -48,7 +50,7 @@ class AuthorizationOutcome(Frozen):
     reasons: tuple[Reason, ...]
     risk_category: RiskCategory
     initial: bool
-    expires_at: datetime | None
+    expires_at: AwareDatetime | None
     inputs: AuthorizationInputs
 
     @property
@@ -145,7 +147,7 @@ def decide_authorization(
 
 
 def _expiry(
-    category: RiskCategory, last_test_at: datetime | None, at: DecisionTime
+    category: RiskCategory, last_test_at: AwareDatetime | None, at: DecisionTime
 ) -> datetime | None:
     """A2: FRP through the 7th day after the last test; others through the 30th after issue."""
     if category.is_frp:

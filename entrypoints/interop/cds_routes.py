@@ -12,7 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from entrypoints.http.app import ApiState, error_body
+from entrypoints.http.dependencies import ApiState
+from entrypoints.http.responses import error_body
 from entrypoints.interop.cds_auth import CdsAuthError, SeenTokens, verify_cds_jwt
 from entrypoints.interop.cds_models import CdsRequest, Service
 from entrypoints.interop.cds_service import CdsProblem, answer_hook

@@ -21,7 +21,7 @@ from application.queries import default_now, eligibility_answer
 from application.views import Views
 from domain.calendar import add_days
 from domain.participants import ParticipantState
-from domain.schedule import FIRST_WEEKS_OF_WEEKLY_TESTS, therapy_started_on
+from domain.schedule import therapy_started_on
 from entrypoints.interop.cds_cards import CardMaker
 from entrypoints.interop.cds_models import CdsRequest
 from entrypoints.interop.identity import (
@@ -139,7 +139,7 @@ def answer_hook(views: Views, call: CdsRequest, canonical: str, program_url: str
         if call.hook == "patient-view":
             started = therapy_started_on(read.patient, at)
             weekly = started is not None and at.day < add_days(
-                started, 7 * FIRST_WEEKS_OF_WEEKLY_TESTS
+                started, 7 * at.ruleset.t4_weekly_weeks
             )
             cards += maker.due(answer["next_due"], at.day, weekly)
     open_supply = open_authorization(read.patient, now)

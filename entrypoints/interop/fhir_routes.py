@@ -10,7 +10,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from entrypoints.http.app import ApiState, principal_of
+from entrypoints.http.dependencies import ApiState, principal_of
 from entrypoints.http.tokens import Principal
 from entrypoints.interop.capability import capability_statement, operation_definition
 from entrypoints.interop.etasu_input import EtasuRequest, FhirProblem, parse_etasu_request

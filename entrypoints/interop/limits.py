@@ -1,6 +1,6 @@
 """Body limits per path prefix (INTEROP.md §1.5): 1 MiB for CDS Hooks and FHIR (a patient-view
 prefetch easily exceeds 64 KiB), the API's 64 KiB everywhere else. A plain table, so whatever
-enforces the limit (today the Content-Length check in `entrypoints.http.app`) can read it."""
+enforces the limit (the Content-Length check in `entrypoints.http.app`) can read it."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from application.errors import NotFound
 from application.interop_queries import open_authorization, patient_of_number, read_patient
 from application.queries import default_now, eligibility_answer
-from entrypoints.http.app import ApiState, error_body, principal_of
+from entrypoints.http.dependencies import ApiState, principal_of
+from entrypoints.http.responses import error_body
 from entrypoints.http.tokens import Principal, Role
 from entrypoints.interop.pharmacy import (
     MessageProblem,
