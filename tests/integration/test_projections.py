@@ -69,7 +69,7 @@ def instants(ledger: Ledger) -> list[datetime]:
 
 def stored_count(ledger: Ledger) -> int:
     """How many events the store holds (the notification log's last position)."""
-    return ledger.recorder.max_notification_id() or 0
+    return ledger.notifications.end()
 
 
 def rows(database: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
