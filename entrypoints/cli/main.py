@@ -10,7 +10,7 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
-from application.batch import apply_lines
+from application.batch import apply_stream
 from application.errors import RemsError
 from application.ledger import Ledger
 from application.queries import default_now, eligibility, history, parse_as_of
@@ -45,7 +45,7 @@ def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
         print(f"rems: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
     with source:
-        for result in apply_lines(ledger, source):
+        for result in apply_stream(ledger, source):
             print_json(result)
     return 0
 
