@@ -20,13 +20,9 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
-from pydantic import ValidationError
 
-from application.commands import COMMANDS, DECISION_COMMANDS, Command, dates_of
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
-from application.handlers import HANDLERS
 from application.notification_log import NotificationLog
-from application.parsing import invalid_from_validation
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
 from domain.base import Frozen, LedgerEvent
@@ -49,6 +45,7 @@ from infra.settings import ClockMode, Settings
 
 if TYPE_CHECKING:
     from application.batch import PendingBatch
+    from application.commands import Command
 
 S = TypeVar("S", bound=Frozen)
 
@@ -150,6 +147,10 @@ class Ledger(Application[UUID]):
         _check_not_future(command, now, self.settings)
         at = DecisionTime.in_force(now, self.settings.timezone)
         unit = Unit(aggregates=self, at=at, actor=actor, command_id=command.command_id)
+        # The command path (models, handlers) loads on the first command: queries, audits and
+        # `rems --help` start without it.
+        from application.handlers import HANDLERS
+
         try:
             outcome = HANDLERS[command.command](unit, command)
         except RemsError as error:
@@ -187,6 +188,8 @@ class Ledger(Application[UUID]):
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
 
     def _resolve_now(self, command: Command) -> datetime:
+        from application.commands import DECISION_COMMANDS
+
         if self.settings.clock is ClockMode.EVENT:
             if command.at is None:
                 msg = "at: required under REMS_CLOCK=event (each command's at is its time)."
@@ -233,6 +236,11 @@ def _as_object(raw: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
 
 
 def _parse(obj: dict[str, Any]) -> Command:
+    from pydantic import ValidationError
+
+    from application.commands import COMMANDS
+    from application.parsing import invalid_from_validation
+
     name = obj.get("command")
     if not isinstance(name, str):
         msg = "command: missing; every line needs a 'command' field."
@@ -248,6 +256,8 @@ def _parse(obj: dict[str, Any]) -> Command:
 
 
 def _check_not_future(command: Command, now: datetime, settings: Settings) -> None:
+    from application.commands import dates_of
+
     today = day_of(now, settings.timezone)
     for name, value in dates_of(command).items():
         future = value > now if isinstance(value, datetime) else value > today
