@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid5
 
 import rfc8785
@@ -29,8 +30,18 @@ def worked_example() -> dict[str, str]:
     previous = "0" * 64
     leaves = []
     for version, compliant in ((1, True), (2, False), (3, True)):
-        state = {"chain": 2, "compliant": compliant, "previous_hash": previous, "score": 25.0}
-        e = {**state, "originator_id": aid, "originator_version": version, "topic": TOPIC}
+        state: dict[str, Any] = {
+            "chain": 2,
+            "compliant": compliant,
+            "previous_hash": previous,
+            "score": 25.0,
+        }
+        e: dict[str, Any] = {
+            **state,
+            "originator_id": aid,
+            "originator_version": version,
+            "topic": TOPIC,
+        }
         numbers[f"jcs{version}"] = rfc8785.dumps(e).decode()
         previous = hashlib.sha256(rfc8785.dumps(e)).hexdigest()
         assert previous == stored_event_hash(UUID(aid), version, state, TOPIC)
@@ -52,7 +63,7 @@ def worked_example() -> dict[str, str]:
     )
     numbers["public_key"] = base64.urlsafe_b64encode(public).rstrip(b"=").decode()
     numbers["key_id"] = hashlib.sha256(public).hexdigest()
-    body = {
+    body: dict[str, Any] = {
         "format": "rems-sth-v2",
         "tree_size": 3,
         "last_position": 3,
