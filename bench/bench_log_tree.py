@@ -8,6 +8,20 @@ each size it times: the log root (`reading().hashes([(0, n)])`), `inclusion_proo
 from the cached heads, then the signature). Prints milliseconds per call and the ratio of the
 largest size to the smallest. Run: `.venv/bin/python -m bench.bench_log_tree [--sizes ...]`.
 Never a timed assertion in tests.
+
+Measured 2026-12-01 on the shared 2-core box (load average ~16), SQLite, 20 events per
+aggregate, `--sizes 10000 100000 1000000 --repeat 200` (ms per call; append in µs per event):
+
+    events     aggregates  append  root   prove  consistency  sth
+    10^4          500       61     0.38   0.88   1.01            6.4
+    10^5        5 000      119     1.39   1.87   1.53           94.4
+    10^6       50 000      219     0.77   2.49   2.07         1045.9
+
+The log root, `rems prove` and `rems consistency` stay within a few milliseconds from 10^4 to
+10^6 events (x2.0, x2.8, x2.1 over a hundredfold log: O(log n) node reads in one query, plus
+SQLite's deeper B-trees and a busy page cache). A whole `rems sth` is dominated by rebuilding the
+heads tree: it grows linearly with the number of aggregates (about 1 s for 50 000 aggregates at
+10^6 events, ~20 µs per aggregate), not with the number of events.
 """
 
 from __future__ import annotations
