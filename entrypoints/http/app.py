@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from application.errors import RemsError
 from application.ledger import Ledger
-from entrypoints.http import command_routes, query_routes
+from entrypoints.http import command_routes, query_routes, tree_head_routes
 from entrypoints.http.dependencies import (
     MAX_BODY_BYTES,
     ApiState,
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     app.include_router(command_routes.router)
     app.include_router(query_routes.router)
+    app.include_router(tree_head_routes.router)
     app.include_router(web_routes.router)
     add_interop_routes(app)
     install_openapi(app)
