@@ -116,6 +116,8 @@ class Recomputed:
     """How many rows the whole log holds now."""
     leaves: list[bytes]
     """Every leaf hash of the whole log now."""
+    rows: list[Leaf]
+    """Every leaf of the whole log now."""
 
 
 def recompute(ledger: Ledger, tree_size: int) -> Recomputed:
@@ -130,6 +132,7 @@ def recompute(ledger: Ledger, tree_size: int) -> Recomputed:
         heads=heads_of(first),
         log_size=len(leaves),
         leaves=[leaf.leaf_hash for leaf in leaves],
+        rows=leaves,
     )
 
 
@@ -308,6 +311,16 @@ class LogTree:
         """The cached size, after catching up."""
         with self.reading() as reader:
             return reader.size
+
+    def cached_leaves(self, count: int) -> list[Leaf]:
+        """The first `count` cached leaves, in order (what the tree was built from)."""
+        with self.database.transaction() as cursor:
+            rows = cursor.fetchall(
+                "SELECT position, originator_id, version, hash FROM log_tree_leaves "
+                "WHERE leaf_index < ? ORDER BY leaf_index",
+                (count,),
+            )
+        return [Leaf(int(p), str(a), int(v), str(h)) for p, a, v, h in rows]
 
     def leaves_of_aggregate(self, originator_id: str, stop: int) -> list[tuple[int, Leaf]]:
         """Every leaf of one aggregate at or before log position `stop`, in log order."""
