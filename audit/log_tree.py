@@ -9,7 +9,7 @@ consistency proof reads O(log n) nodes in one query and an append writes O(1) no
 rebuilt per tree head (it grows with aggregates, not events).
 
 The cache is a convenience, never evidence: `rems verify --sth` recomputes both trees from the
-rows (`audit.tree_leaves.recompute`) and compares.
+rows (`recompute`) and compares.
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ from typing import TYPE_CHECKING
 
 from audit.digest import BadRow, read_log
 from audit.merkle import Node, Range, node_hash, perfect_parts, range_hash
-from audit.tree_leaves import UNREADABLE, HeadsTree, Leaf, with_hash
+from audit.tree_leaves import (
+    UNREADABLE,
+    HeadsTree,
+    Leaf,
+    Recomputed,
+    head_leaf_data,
+    heads_of,
+    leaves_of_rows,
+    log_leaf_data,
+    recompute,
+)
 from infra.views import Cursor, ViewDatabase
 
 if TYPE_CHECKING:
@@ -31,6 +41,19 @@ if TYPE_CHECKING:
 
 TRACKING = "log"
 BATCH = 2000
+
+__all__ = [
+    "HeadsTree",
+    "Leaf",
+    "LogTree",
+    "Recomputed",
+    "Snapshot",
+    "TreeReader",
+    "head_leaf_data",
+    "heads_of",
+    "log_leaf_data",
+    "recompute",
+]
 
 
 @dataclass(frozen=True)
@@ -106,7 +129,7 @@ class LogTree:
         while True:
             with self.database.transaction() as cursor:
                 size, last = self._lock(cursor)
-                rows = list(with_hash(self.ledger, _rows_after(self.ledger, last, BATCH)))
+                rows = list(leaves_of_rows(self.ledger, _rows_after(self.ledger, last, BATCH)))
                 if not rows:
                     return added
                 self._append(cursor, size, rows)

@@ -1,6 +1,5 @@
 """The leaves of the log tree and the heads tree (AUDIT-FORMAT.md §2-3), and both trees
-recomputed from the rows alone (no cache): what `rems verify --sth` compares with a signed head.
-"""
+recomputed from the rows alone (what `rems verify --sth` compares the cache with)."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from application.ledger import Ledger
 
 UNREADABLE = "unreadable"
+"""The stand-in identity and hash of a row that cannot be read (it is still a leaf)."""
 
 
 def log_leaf_data(position: int, originator_id: str, version: int, event_hash: str) -> bytes:
@@ -68,7 +68,7 @@ class HeadsTree:
         return None
 
 
-def with_hash(ledger: Ledger, rows: Iterable[Notification | BadRow]) -> Iterator[Leaf]:
+def leaves_of_rows(ledger: Ledger, rows: Iterable[Notification | BadRow]) -> Iterator[Leaf]:
     """The log-tree leaf of each row (an unreadable row still is one: it is in the log)."""
     for row in rows:
         if isinstance(row, BadRow) or row_error(row) is not None:
@@ -109,7 +109,7 @@ class Recomputed:
 def recompute(ledger: Ledger, tree_size: int) -> Recomputed:
     """Read every row (no cache) and rebuild the log tree at `tree_size` and the heads tree at
     its last position."""
-    leaves = list(with_hash(ledger, read_log(ledger)))
+    leaves = list(leaves_of_rows(ledger, read_log(ledger)))
     first = leaves[:tree_size]
     return Recomputed(
         tree_size=min(tree_size, len(leaves)),
