@@ -16,6 +16,7 @@ import orjson
 
 from application.errors import NotFound, RemsError
 from application.ledger import Ledger, system_now
+from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
 from audit.digest import compute_digest
@@ -53,6 +54,7 @@ def build_record(
     ledger: Ledger, patient_id: str, generated_at: datetime | None = None
 ) -> dict[str, Any]:
     """The export of one patient; `NotFound` when the ledger has no such patient."""
+    patient_id = program_id(patient_id, "patient_id")
     events = _patient_events(ledger, patient_id)
     entries = history(ledger, patient_id)["events"]
     decisions = [_decision(ledger, events, e) for e in events if isinstance(e, Decision)]

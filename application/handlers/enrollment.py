@@ -54,9 +54,11 @@ def enroll_patient(unit: Unit, cmd: EnrollPatient) -> Outcome:
         prescriber_signed=cmd.prescriber_signed,
         all_statements_marked=cmd.all_statements_marked,
         competent=cmd.competent,
-        guardian=cmd.guardian,
-        authorized_representative=cmd.authorized_representative,
-        prescriber_letter=cmd.prescriber_letter,
+        guardian=cmd.guardian.to_domain() if cmd.guardian else None,
+        authorized_representative=cmd.authorized_representative.to_domain()
+        if cmd.authorized_representative
+        else None,
+        prescriber_letter=cmd.prescriber_letter.to_domain() if cmd.prescriber_letter else None,
     )
     reasons = prescriber_reasons(unit.prescriber(cmd.prescriber_id), cmd.prescriber_id)
     reasons += form_reasons(

@@ -13,13 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from application.errors import RemsError
+from application.errors import InvalidCommand, RemsError
 from application.ledger import Ledger
+from application.parsing import strict_json
 from application.views import Views
 from entrypoints.http.policy import Forbidden
 from entrypoints.http.tokens import Principal, TokenStore
@@ -175,9 +175,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
 
 def json_object(raw: bytes) -> dict[str, Any] | None:
-    """The body as a JSON object, or None."""
+    """The body as a JSON object, or None when it is not one; a repeated key or nesting too
+    deep raises `invalid` naming the field (read as `rems apply` reads a line)."""
     try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+        obj = strict_json(raw)
+    except InvalidCommand as error:
+        if error.field is None:
+            return None
+        raise
     return obj if isinstance(obj, dict) else None
