@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
 from application.errors import NotFound, RemsError
 from domain.base import LedgerEvent
 from domain.chain import Head, stored_event_hash
+from domain.duplicates import PersonIndex, project_person_index
 from domain.participants import ParticipantState
 from domain.patient_state import PatientState
 from domain.registry import NumberClaim, aggregate_id
@@ -66,6 +68,13 @@ class Unit:
     def pharmacy(self, pharmacy_id: str) -> ParticipantState | None:
         """The pharmacy's state, or None if never certified."""
         return self.ledger.participant_state("pharmacy", pharmacy_id)
+
+    def person_index(self, index_id: UUID) -> PersonIndex | None:
+        """The patients enrolled under one folded identity (E8), or None."""
+        try:
+            return self.ledger.repository.get(index_id, projector_func=project_person_index)
+        except AggregateNotFoundError:
+            return None
 
     def claim(self, kind: str, number: str) -> NumberClaim:
         """Who a number belongs to; `not_found` for an unknown number."""

@@ -12,6 +12,7 @@ from domain.forms import ReproductiveFacts
 from domain.values import (
     CapsuleReturnPlace,
     CounselingTopic,
+    DuplicateFinding,
     Method,
     PregnancyResolution,
     PregnancyTestResult,
@@ -120,6 +121,22 @@ class PregnancyReport(Frozen):
     resolved_on: date | None = None
 
 
+class DuplicateFlag(Frozen):
+    """An E8 possible duplicate: the same person may be enrolled as `other_patient_id`."""
+
+    other_patient_id: str
+    """The earlier record with the same folded name and birth date."""
+    flagged_at: datetime
+    finding: DuplicateFinding | None = None
+    """Compliance's finding (None while under review)."""
+    reviewed_at: datetime | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """Under review, or found to be the same person (E8 for good)."""
+        return self.finding is not DuplicateFinding.DISTINCT_PEOPLE
+
+
 class PatientState(Frozen):
     """Current state of one patient, as the rules need it. No name, address or phone here."""
 
@@ -153,6 +170,15 @@ class PatientState(Frozen):
     discontinued_on: date | None = None
     cbcs: tuple[datetime, ...] = ()
     capsule_returns: tuple[tuple[int, CapsuleReturnPlace, datetime], ...] = ()
+    duplicate_flags: tuple[DuplicateFlag, ...] = ()
+    """E8 possible duplicates of this (newer) record."""
+    duplicates_noted: tuple[str, ...] = ()
+    """Newer records compliance found to be this same person (E8, `same_person`)."""
+
+    def duplicate_flag(self, other_patient_id: str) -> DuplicateFlag | None:
+        """The E8 flag naming that earlier record, if any."""
+        flags = (f for f in self.duplicate_flags if f.other_patient_id == other_patient_id)
+        return next(flags, None)
 
     @property
     def enrollment(self) -> Enrollment:

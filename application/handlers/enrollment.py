@@ -11,6 +11,7 @@ from application.commands import (
     UpdateReproductiveStatus,
 )
 from application.errors import Denied, Duplicate, InvalidCommand
+from application.handlers.duplicates import flag_possible_duplicates
 from application.handlers.supply import void_open_supply
 from application.unit import Outcome, Unit
 from domain.categories import category_of, risk_category
@@ -89,12 +90,14 @@ def enroll_patient(unit: Unit, cmd: EnrollPatient) -> Outcome:
         enrollment=number,
         risk_category=category,
     )
+    duplicate = flag_possible_duplicates(unit, cmd, event.apply(existing))
     return Outcome(
         {
             "patient_id": cmd.patient_id,
             "risk_category": category.value,
             "enrollment": number,
             "enrolled_at": event.occurred_at.isoformat(),
+            **duplicate,
         }
     )
 

@@ -55,9 +55,8 @@ def report(answer: dict[str, Any]) -> None:
 def replay(answer: dict[str, Any]) -> None:
     """The decision, its original outcome and the replay's."""
     verdict = "SAME" if answer["same"] else "DIFFERENT"
-    named = next(
-        answer[k] for k in ("authorization_number", "confirmation_number", "reference") if k in answer
-    )
+    keys = ("authorization_number", "confirmation_number", "reference")
+    named = next(answer[k] for k in keys if k in answer)
     print(f"{named} ({answer['type']}, rule set {answer['ruleset_version']}): {verdict}")
     print(f"  original: {answer['original']}")
     print(f"  replayed: {answer['replayed']}")
