@@ -90,7 +90,7 @@ class Program:
         form: dict[str, Any] = {
             "patient_id": patient_id,
             "prescriber_id": "DR1",
-            "name": f"Pat {patient_id}",
+            "name": f"Pat Test {patient_id}",
             "address": "3 Elm St",
             "phone": "555-0199",
             "date_of_birth": "1990-05-01",
