@@ -82,11 +82,14 @@ _ROW_ERRORS = (ValueError, TypeError, AttributeError)
 
 
 def read_log(
-    ledger: Ledger, stop: int | None = None, batch_size: int = BATCH_SIZE
+    ledger: Ledger,
+    stop: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    after: int | None = None,
 ) -> Iterator[Notification | BadRow]:
-    """Every row of the notification log in position order (up to `stop`, inclusive). A row
-    the recorder cannot convert is isolated and given as a `BadRow`; reading goes on after it."""
-    after: int | None = None
+    """Every row of the notification log in position order (after `after`, up to `stop`,
+    inclusive). A row the recorder cannot convert is isolated and given as a `BadRow`; reading
+    goes on after it."""
     while True:
         try:
             batch = _select(ledger, after, batch_size, stop)

@@ -36,7 +36,7 @@ from audit.digest import (
     row_error,
 )
 from domain.base import Frozen, LedgerEvent
-from domain.chain import GENESIS, stored_event_hash
+from domain.chain import CHAIN_MEMBER, GENESIS, ChainError, stored_event_hash
 from domain.decision_events import AuthorizationIssued, DispenseConfirmed
 from domain.registry import NumberClaimed, aggregate_id
 
@@ -67,6 +67,10 @@ class ProblemKind(StrEnum):
     UNCLAIMED_NUMBER = "unclaimed_number"
     DIGEST_MISMATCH = "digest_mismatch"
     DIGEST_BEYOND_END = "digest_beyond_end"
+    STH_SIGNATURE = "sth_signature"
+    STH_MISMATCH = "sth_mismatch"
+    STH_BEYOND_END = "sth_beyond_end"
+    TREE_INCONSISTENT = "tree_inconsistent"
 
 
 class Problem(Frozen):
@@ -182,7 +186,12 @@ class _Verifier:
         stored_hash = _text(state, "hash")
         previous: str | None = None
         if state is not None:
-            if stored_hash != stored_event_hash(aid, version, state, row.topic):
+            try:
+                recomputed: str | None = stored_event_hash(aid, version, state, row.topic)
+            except ChainError as error:
+                recomputed = None
+                self.flag(ProblemKind.ALTERED, row, f"{error}.")
+            if recomputed is not None and stored_hash != recomputed:
                 self.flag(ProblemKind.ALTERED, row, "its content does not match its hash.")
             self._check_event(row, aid, state)
             previous = _text(state, "previous_hash") or ""
@@ -360,6 +369,7 @@ def _as_current(
     reads it); the plain data, never the model, is used afterwards."""
     data = dict(state)
     stored_version = data.pop("class_version", 1)
+    data.pop(CHAIN_MEMBER, None)
     while stored_version < getattr(cls, "class_version", 1):
         getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
         stored_version += 1

@@ -26,9 +26,9 @@ from domain.patient_events import (
     PregnancyReportResolved,
     PregnancyTestRecorded,
 )
+from domain.ruleset import ruleset_in_force
 
 SCHEMA_VERSION = 1
-ADULT_AGE = 18
 
 TOPICS = {
     "patients": "rems.patients",
@@ -129,10 +129,11 @@ def _scrub(value: Any) -> Any:
 
 
 def adult_from(date_of_birth: date, on: date) -> date | None:
-    """The day a patient who is a minor on `on` turns 18; None for an adult."""
-    if age_on(date_of_birth, on) >= ADULT_AGE:
+    """The day a patient who is a minor on `on` comes of age (R2); None for an adult."""
+    adult_age = ruleset_in_force(on).adult_age
+    if age_on(date_of_birth, on) >= adult_age:
         return None
-    return birthday(date_of_birth, ADULT_AGE)
+    return birthday(date_of_birth, adult_age)
 
 
 def payload_of(event: LedgerEvent) -> dict[str, Any]:

@@ -20,11 +20,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from consumers.envelope import ADULT_AGE, FREE_TEXT_FLAGS, WITHHELD, Envelope
+from consumers.envelope import FREE_TEXT_FLAGS, WITHHELD, Envelope
 from consumers.schemas import published_event_classes
 from domain.base import LedgerEvent
 from domain.calendar import birthday
 from domain.patient_events import PatientEnrolled
+from domain.ruleset import ruleset_in_force
 
 PLACEHOLDER = "(withheld)"
 """What a withheld text field holds in a rebuilt event."""
@@ -74,7 +75,7 @@ def rebuild_event(message: Envelope) -> LedgerEvent:
 
 
 def date_of_birth_for(adult_from: Any) -> date:
-    """A birth date with the same 18th birthday as the published `adult_from` (None: adult)."""
+    """A birth date coming of age (R2) on the published `adult_from` (None: an adult)."""
     if adult_from is None:
         return ADULT_DATE_OF_BIRTH
     try:
@@ -82,7 +83,7 @@ def date_of_birth_for(adult_from: Any) -> date:
     except ValueError:
         msg = f"adult_from {adult_from!r} is not an ISO date"
         raise RebuildError(msg) from None
-    return birthday(grown_up, -ADULT_AGE)
+    return birthday(grown_up, -ruleset_in_force(grown_up).adult_age)
 
 
 def _without_flags(payload: dict[str, Any]) -> dict[str, Any]:

@@ -39,10 +39,15 @@ class Settings:
     clock: ClockMode = ClockMode.SYSTEM
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     kafka_bootstrap: str | None = None
+    signing_key_file: Path | None = None
+    """`REMS_SIGNING_KEY_FILE`: the Ed25519 key that signs tree heads (AUDIT-FORMAT.md §4)."""
+    sth_file: Path | None = None
+    """`REMS_STH_FILE`: the JSON Lines file published tree heads are appended to (§7)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `REMS_DATABASE_URL`, `REMS_CLOCK`, `REMS_TIMEZONE`, `REMS_KAFKA_BOOTSTRAP`."""
+        """Read `REMS_DATABASE_URL`, `REMS_CLOCK`, `REMS_TIMEZONE`, `REMS_KAFKA_BOOTSTRAP`,
+        `REMS_SIGNING_KEY_FILE`, `REMS_STH_FILE`."""
         env = os.environ if environ is None else environ
         clock_name = env.get("REMS_CLOCK", ClockMode.SYSTEM.value)
         try:
@@ -63,11 +68,17 @@ class Settings:
             clock=clock,
             timezone=tz,
             kafka_bootstrap=env.get("REMS_KAFKA_BOOTSTRAP") or None,
+            signing_key_file=_path(env.get("REMS_SIGNING_KEY_FILE")),
+            sth_file=_path(env.get("REMS_STH_FILE")),
         )
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing environment for this database URL."""
         return event_store_env(self.database_url)
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def event_store_env(database_url: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from domain.base import LedgerEvent
 from domain.participants import ParticipantEvent, ParticipantState
 from domain.patient_events import PatientEvent
 from domain.patient_state import PatientState
-from infra.views import Cursor
+from projections.view import Cursor
 
 
 class EligibilityProjection:

@@ -15,7 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audit.record import render
+import orjson
+
+from audit.export_check import check_export, key_records_of
+from audit.keys import KeyError_
+from audit.record import NO_KEY, render
+from audit.tree_heads import BadInput
+from entrypoints.cli.printing import print_json
+from entrypoints.cli.tree_heads import kafka_sender
+from infra.settings import Settings
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -24,7 +32,7 @@ FORMATS = ("html", "json")
 
 
 def add_export_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `export` on the `rems` sub-command parsers."""
+    """Register `export` and `verify-export` on the `rems` sub-command parsers."""
     export = subparsers.add_parser(
         "export", help="write a self-contained inspection record of one patient"
     )
@@ -32,12 +40,28 @@ def add_export_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     export.add_argument("--format", choices=FORMATS, default="html", help="html (default) or json")
     export.add_argument("out", metavar="OUT", help="the file to write")
     export.set_defaults(run=run_export)
+    check = subparsers.add_parser(
+        "verify-export", help="check a JSON export offline against the program's public key"
+    )
+    check.add_argument("file", metavar="FILE")
+    check.add_argument(
+        "--public-key", required=True, metavar="KEYFILE", help="`rems keys public --json` output"
+    )
+    check.add_argument("--patient", metavar="ID", help="also require the events to be ID's")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(offline=run_verify_export)
 
 
 def run_export(args: argparse.Namespace, ledger: Ledger) -> int:
     """Write the export; exit 0, or 2 when OUT cannot be written (nothing is left behind).
     An unknown patient raises `NotFound` before anything is written."""
-    content = render(ledger, args.patient_id, args.format)
+    try:
+        content = render(ledger, args.patient_id, args.format, kafka_sender(ledger.settings))
+    except (KeyError_, BadInput) as error:
+        print(f"rems export: {error}", file=sys.stderr)
+        return 2
+    if ledger.settings.signing_key_file is None:
+        print(f"rems export: {NO_KEY}", file=sys.stderr)
     out = Path(args.out)
     try:
         write_atomically(out, content)
@@ -46,6 +70,25 @@ def run_export(args: argparse.Namespace, ledger: Ledger) -> int:
         return 2
     print(f"rems export: wrote {out} ({args.format}, {len(content)} bytes)", file=sys.stderr)
     return 0
+
+
+def run_verify_export(args: argparse.Namespace, settings: Settings) -> int:
+    """`rems verify-export FILE --public-key KEYFILE [--patient ID] --json`: exit 0 ok, 1 not
+    ok, 2 when the export or the key file cannot be read as such."""
+    try:
+        records = key_records_of(orjson.loads(Path(args.public_key).read_bytes()))
+        record = orjson.loads(Path(args.file).read_bytes())
+        problems = check_export(record, records, args.patient)
+    except (OSError, orjson.JSONDecodeError, BadInput) as error:
+        print(f"rems verify-export: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print_json({"ok": not problems, "problems": problems})
+    else:
+        print("verify-export: OK" if not problems else f"verify-export: NOT OK ({len(problems)})")
+        for problem in problems:
+            print(f"  {problem}")
+    return 0 if not problems else 1
 
 
 def write_atomically(out: Path, content: bytes) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
-from application.batch import apply_lines
+from application.batch import apply_stream
 from application.errors import RemsError
 from application.ledger import Ledger
 from application.queries import default_now, eligibility, history, parse_as_of
@@ -23,6 +23,7 @@ from entrypoints.cli.export import add_export_command
 from entrypoints.cli.kafka import add_kafka_commands
 from entrypoints.cli.printing import print_json
 from entrypoints.cli.serve import add_api_commands
+from entrypoints.cli.tree_heads import add_tree_head_commands
 from infra.settings import Settings, SettingsError
 
 Runner = Callable[[argparse.Namespace, Ledger], int]
@@ -44,7 +45,7 @@ def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
         print(f"rems: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
     with source:
-        for result in apply_lines(ledger, source):
+        for result in apply_stream(ledger, source):
             print_json(result)
     return 0
 
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     projections.set_defaults(run=_cmd_projections)
     add_audit_commands(sub)
     add_export_command(sub)
+    add_tree_head_commands(sub)
     add_kafka_commands(sub)
     add_api_commands(sub)
     add_consumer_commands(sub)
@@ -145,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        if getattr(args, "offline", None) is not None:
+            offline: int = args.offline(args, settings)
+            return offline
         if getattr(args, "demo", False):
             from simulation.demo import demo_settings
 

@@ -197,7 +197,8 @@ def test_E8_review_is_compliance_only_over_http(finding: str, sqlite_url: str) -
             form.pop("menstruation")
             http.ok(DR1, "enroll_patient", **form)
             http.advance(minutes=5)
-        fields = {"patient_id": "NEW1", "other_patient_id": "OLD1", "finding": finding,
+        fields: dict[str, Any] = {"patient_id": "NEW1", "other_patient_id": "OLD1",
+                                  "finding": finding,
                   "evidence": "reviewed"}  # fmt: skip
         assert http.post(DR1, "review_possible_duplicate", **fields).status_code == 403
         assert http.post(COMPLIANCE, "review_possible_duplicate", **fields).status_code == 200

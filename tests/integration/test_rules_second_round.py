@@ -16,7 +16,7 @@ from tests.conftest import make_ledger
 from tests.e2e.test_api import COMPLIANCE, DR1, PH1, PH2, Http
 from tests.program import Program, rules
 
-GIRL = {
+GIRL: dict[str, Any] = {
     "date_of_birth": "2008-03-10",  # 18 on 2026-03-10
     "menstruation": "not_started",
     "patient_signed": False,
