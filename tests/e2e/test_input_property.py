@@ -27,8 +27,7 @@ from tests.e2e.test_api import COMPLIANCE, DR1, PH1, Http, frp_form
 
 CODES = {"invalid", "not_found", "denied", "conflict", "duplicate"}
 FUZZ = settings(
-    settings.default,
-    max_examples=min(settings.default.max_examples, 40),
+    max_examples=min(settings().max_examples, 40),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

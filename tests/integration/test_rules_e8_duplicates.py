@@ -10,8 +10,11 @@ import pytest
 
 from application.queries import eligibility
 from application.views import Views
-from consumers.envelope import payload_of, topic_for
+from consumers.envelope import envelope, payload_of, topic_for
+from consumers.rebuild import rebuild_event
 from domain.duplicates import folded_name, person_index_id
+from domain.patient_events import project_patient
+from domain.rules.duplicates import e8_reasons
 from tests.program import Program, rules
 
 PERSON = {"name": "José  Ñúñez-O'Brien", "date_of_birth": "1980-02-03"}
@@ -178,6 +181,21 @@ def test_E8_the_identity_index_is_never_published_and_flags_carry_no_other_id(
     for payload in published:
         assert "other_patient_id" not in payload
         assert "evidence" not in payload
+
+
+def test_E8_a_read_model_rebuilt_from_the_topics_still_blocks_the_flagged_record(
+    program: Program,
+) -> None:
+    """Rebuilt from its published envelopes alone, the flagged record is denied E8 there too."""
+    enroll_twice(program)
+    new = program.ledger.patient_state("NEW1")
+    assert new is not None
+    events = program.ledger.stored_events(new.id)
+    rebuilt = [rebuild_event(envelope(e, position)) for position, e in enumerate(events, 1)]
+    assert [e.type_name for e in rebuilt] == [e.type_name for e in events]
+    state = project_patient(None, rebuilt)  # type: ignore[arg-type]
+    assert state is not None
+    assert [r.rule for r in e8_reasons(state)] == ["E8"]
 
 
 @pytest.mark.parametrize("finding", ["distinct_people", "same_person"])
