@@ -26,6 +26,7 @@ from application.bounds import check_in_bounds
 from application.commands import COMMANDS, DECISION_COMMANDS, Command, dates_of
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
 from application.handlers import HANDLERS
+from application.notification_log import NotificationLog
 from application.parsing import check_depth, invalid_from_validation, strict_json
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
@@ -75,6 +76,8 @@ class Ledger(Application[UUID]):
     ) -> None:
         self.settings = settings or Settings.from_env()
         super().__init__(env=self.settings.event_store_env())
+        self.notifications = NotificationLog(self.recorder, self.mapper)
+        """The one reader of the notification log (positions and decoded events)."""
         self._clock = clock
         self.states = StateCache()
         self.pending_batch: PendingBatch | None = None
@@ -126,17 +129,13 @@ class Ledger(Application[UUID]):
 
     def first_recorded_at(self) -> datetime | None:
         """When the ledger recorded its first event (None while empty)."""
-        first = self.recorder.select_notifications(start=1, limit=1)
-        if not first:
-            return None
-        return cast(LedgerEvent, self.mapper.to_domain_event(first[0])).timestamp
+        first = self.notifications.event_from(1)
+        return first.timestamp if first else None
 
     def _read_last_recorded_at(self) -> datetime | None:
-        last = self.recorder.max_notification_id()
-        if not last:
-            return None
-        notification = self.recorder.select_notifications(start=last, limit=1)[0]
-        return cast(LedgerEvent, self.mapper.to_domain_event(notification)).timestamp
+        end = self.notifications.end()
+        last = self.notifications.event_from(end) if end else None
+        return last.timestamp if last else None
 
     # ----------------------------------------------------------------- commands
     def execute(self, raw: Mapping[str, Any] | bytes | str, actor: str = "batch") -> dict[str, Any]:

@@ -108,9 +108,7 @@ def read_log(
 def _select(
     ledger: Ledger, after: int | None, limit: int, stop: int | None
 ) -> Sequence[Notification]:
-    return ledger.recorder.select_notifications(
-        start=after, limit=limit, stop=stop, inclusive_of_start=False
-    )
+    return ledger.notifications.read(after, limit, stop=stop, inclusive_of_start=False)
 
 
 def _first_bad_position(ledger: Ledger, after: int | None, stop: int | None) -> int:
@@ -149,7 +147,7 @@ def as_uuid(originator_id: UUID | str) -> UUID:
 
 def log_end(ledger: Ledger) -> int:
     """The last position of the notification log (0 when empty)."""
-    return ledger.recorder.max_notification_id() or 0
+    return ledger.notifications.end()
 
 
 @dataclass(frozen=True)

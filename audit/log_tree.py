@@ -201,7 +201,7 @@ class LogTree:
         added = 0
         with self.database.transaction() as cursor:
             cached = self._state(cursor)[1]
-        if cached >= (self.ledger.recorder.max_notification_id() or 0):
+        if cached >= self.ledger.notifications.end():
             return added
         while True:
             with self.database.transaction() as cursor:

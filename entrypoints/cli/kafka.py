@@ -8,13 +8,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from application.ledger import Ledger
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
 from consumers.relay import Relay, RelayPositions
 from consumers.schemas import write_schemas
-from domain.base import LedgerEvent
 from entrypoints.cli.printing import print_json
 from infra.kafka_clients import create_topics, idempotent_producer
 from infra.views import ViewDatabase
@@ -26,8 +25,8 @@ def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase, An
     database = ViewDatabase(ledger.settings.database_url)
     producer = idempotent_producer(bootstrap)
     relay = Relay(
-        read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-        decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+        read=ledger.notifications.read,
+        decode=ledger.notifications.decode,
         positions=RelayPositions(database),
         publisher=producer,
     )

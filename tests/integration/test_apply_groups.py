@@ -72,7 +72,7 @@ RANDOM_FIELDS = ("event_id", "hash", "previous_hash")
 def stored_rows(ledger: Ledger) -> list[tuple[Any, ...]]:
     """Every stored event in log order as (aggregate, version, topic, state without its random
     event ID and the hashes over it)."""
-    rows = ledger.recorder.select_notifications(start=1, limit=1_000_000)
+    rows = ledger.notifications.read(1, 1_000_000)
     return [
         (r.originator_id, r.originator_version, r.topic, _without_random(r.state)) for r in rows
     ]
@@ -120,11 +120,11 @@ def test_a_group_result_is_given_only_after_the_whole_group_is_stored(ledger: Le
         f'"name": "Dr {n}", "address": "1 Way", "fax": "555"}}'
         for n in range(10, 20)
     ]
-    before = ledger.recorder.max_notification_id() or 0
+    before = ledger.notifications.end()
     results = apply_lines(ledger, lines, group_size=10)
     first = next(results)
     assert first == {"line": 1, "ok": True, "prescriber_id": "DR10"}
-    assert (ledger.recorder.max_notification_id() or 0) - before == 10
+    assert ledger.notifications.end() - before == 10
     assert [r["line"] for r in results] == list(range(2, 11))
 
 

@@ -56,7 +56,7 @@ def grow(ledger: Ledger, events: int) -> Program:
     """A program with at least `events` events: surveys of one male patient."""
     p = Program(ledger).participants()
     p.ready_male("M1")
-    while (ledger.recorder.max_notification_id() or 0) < events:
+    while ledger.notifications.end() < events:
         p.advance(hours=1)
         p.survey("M1")
     return p
@@ -79,7 +79,7 @@ def test_every_leaf_of_sizes_1_to_70_proves_inclusion_from_the_cache(
     the rows, and verify into the root at every size 1..70."""
     grow(any_ledger, 70)
     leaves = recompute(any_ledger, 70).leaves[:70]
-    positions = [row.id for row in any_ledger.recorder.select_notifications(start=1, limit=70)]
+    positions = [row.id for row in any_ledger.notifications.read(1, 70)]
     for n in range(1, 71):
         root = root_of(leaves[:n])
         with tree.reading() as reader:
