@@ -20,14 +20,11 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
-from pydantic import ValidationError
 
 from application.bounds import check_in_bounds
-from application.commands import COMMANDS, DECISION_COMMANDS, Command, dates_of
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
-from application.handlers import HANDLERS
 from application.notification_log import NotificationLog
-from application.parsing import check_depth, invalid_from_validation, strict_json
+from application.parsing import check_depth, strict_json
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
 from domain.base import Frozen, LedgerEvent
@@ -51,6 +48,7 @@ from infra.settings import ClockMode, Settings
 
 if TYPE_CHECKING:
     from application.batch import PendingBatch
+    from application.commands import Command
 
 S = TypeVar("S", bound=Frozen)
 
@@ -158,6 +156,10 @@ class Ledger(Application[UUID]):
         _check_not_future(command, now, self.settings)
         at = DecisionTime.in_force(now, self.settings.timezone)
         unit = Unit(aggregates=self, at=at, actor=actor, command_id=command.command_id)
+        # The command path (models, handlers) loads on the first command: queries, audits and
+        # `rems --help` start without it.
+        from application.handlers import HANDLERS
+
         try:
             outcome = HANDLERS[command.command](unit, command)
         except RemsError as error:
@@ -195,6 +197,8 @@ class Ledger(Application[UUID]):
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
 
     def _resolve_now(self, command: Command) -> datetime:
+        from application.commands import DECISION_COMMANDS
+
         if self.settings.clock is ClockMode.EVENT:
             if command.at is None:
                 msg = "at: required under REMS_CLOCK=event (each command's at is its time)."
@@ -239,6 +243,11 @@ def _as_object(raw: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
 
 
 def _parse(obj: dict[str, Any]) -> Command:
+    from pydantic import ValidationError
+
+    from application.commands import COMMANDS
+    from application.parsing import invalid_from_validation
+
     name = obj.get("command")
     if not isinstance(name, str):
         msg = "command: missing; every line needs a 'command' field."
@@ -266,6 +275,8 @@ def _same_command(receipt: CommandReceipt, obj: dict[str, Any]) -> None:
 
 
 def _instants_of(command: Command) -> dict[str, Any]:
+    from application.commands import dates_of
+
     found = dates_of(command)
     if command.at is not None:
         found["at"] = command.at
@@ -273,6 +284,8 @@ def _instants_of(command: Command) -> dict[str, Any]:
 
 
 def _check_not_future(command: Command, now: datetime, settings: Settings) -> None:
+    from application.commands import dates_of
+
     today = day_of(now, settings.timezone)
     for name, value in dates_of(command).items():
         future = value > now if isinstance(value, datetime) else value > today

@@ -71,6 +71,7 @@ class ProblemKind(StrEnum):
     STH_MISMATCH = "sth_mismatch"
     STH_BEYOND_END = "sth_beyond_end"
     TREE_INCONSISTENT = "tree_inconsistent"
+    READ_MODEL_MISMATCH = "read_model_mismatch"
 
 
 class Problem(Frozen):

@@ -10,12 +10,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from infra.settings import SqliteUrl, parse_database_url
 from projections.view import Cursor
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["Cursor", "ViewDatabase"]
 
@@ -66,6 +67,8 @@ class ViewDatabase:
             )
             self._sqlite.execute("PRAGMA journal_mode=WAL")
         else:
+            import psycopg  # only PostgreSQL deployments pay for the driver's import
+
             self._pg = psycopg.connect(
                 host=url.host,
                 port=url.port,

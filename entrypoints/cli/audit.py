@@ -17,6 +17,7 @@ import orjson
 
 from audit.digest import compute_digest, parse_digest
 from audit.keys import KeyError_, key_records
+from audit.read_models import check_read_models
 from audit.sth_check import check_against_sth
 from audit.tree_heads import BadInput, check_sth
 from audit.verify import VerificationReport, verify
@@ -82,9 +83,10 @@ def run_verify(args: argparse.Namespace, ledger: Ledger) -> int:
             print(f"rems verify: {args.sth}: {error}", file=sys.stderr)
             return 2
     report = verify(ledger, digest=args.digest)
+    problems = [*report.problems, *check_read_models(ledger)]
     if sth is not None:
-        problems = [*report.problems, *check_against_sth(ledger, sth, records)]
-        report = report.model_copy(update={"ok": not problems, "problems": problems})
+        problems += check_against_sth(ledger, sth, records)
+    report = report.model_copy(update={"ok": not problems, "problems": problems})
     if args.json:
         print_json(report.model_dump(mode="json"))
     else:

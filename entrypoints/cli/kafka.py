@@ -16,6 +16,7 @@ from consumers.relay import Relay, RelayPositions
 from consumers.schemas import write_schemas
 from entrypoints.cli.printing import print_json
 from infra.kafka_clients import create_topics, idempotent_producer
+from infra.settings import Settings
 from infra.views import ViewDatabase
 
 
@@ -56,14 +57,14 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
         database.close()
 
 
-def _cmd_schemas(args: argparse.Namespace, ledger: Ledger) -> int:
+def _cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
     written = write_schemas(Path(args.out_dir))
     for path in written:
         print(path)
     return 0
 
 
-def _cmd_kafka(args: argparse.Namespace, ledger: Ledger) -> int:
+def _cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
     from devtools.kafka_broker import main as broker_main
 
     return broker_main([args.what])
@@ -76,7 +77,7 @@ def add_kafka_commands(sub: Any) -> None:
     relay.set_defaults(run=_cmd_relay)
     schemas = sub.add_parser("schemas", help="write the topics' JSON Schemas to OUT_DIR")
     schemas.add_argument("out_dir")
-    schemas.set_defaults(run=_cmd_schemas)
+    schemas.set_defaults(offline=_cmd_schemas)
     kafka = sub.add_parser("kafka", help="start or stop a local single-node broker")
     kafka.add_argument("what", choices=["up", "down", "status"])
-    kafka.set_defaults(run=_cmd_kafka)
+    kafka.set_defaults(offline=_cmd_kafka)
