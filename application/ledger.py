@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
 import orjson
@@ -27,7 +27,7 @@ from application.notification_log import NotificationLog
 from application.parsing import check_depth, strict_json
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
-from domain.base import Frozen, LedgerEvent
+from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.chain import NewAggregate
 from domain.duplicates import PersonIndex, project_person_index
@@ -49,8 +49,6 @@ from infra.settings import ClockMode, Settings
 if TYPE_CHECKING:
     from application.batch import PendingBatch
     from application.commands import Command
-
-S = TypeVar("S", bound=Frozen)
 
 
 def system_now() -> datetime:
@@ -84,11 +82,12 @@ class Ledger(Application[UUID]):
         self.last_recorded_at = self._read_last_recorded_at()
 
     # ----------------------------------------------------------------- reading aggregates
-    def _get(self, uid: UUID, projector: Projector, kind: type[S]) -> S | None:
+    def _get(self, uid: UUID, projector: Projector) -> Any:
+        """The aggregate's state (None when it has no events), as this command sees it."""
         state = self._committed_state(uid, projector)
         if self.pending_batch is not None:
             state = self.pending_batch.state_after(uid, state, projector)
-        return cast(S | None, state)
+        return state
 
     def _committed_state(self, uid: UUID, projector: Projector) -> Any:
         """The aggregate's state as stored: the cached one moved forward by any newer events
@@ -102,15 +101,18 @@ class Ledger(Application[UUID]):
 
     def patient_state(self, patient_id: str) -> PatientState | None:
         """A patient's current state."""
-        return self._get(aggregate_id("patient", patient_id), project_patient, PatientState)
+        return cast(
+            PatientState | None, self._get(aggregate_id("patient", patient_id), project_patient)
+        )
 
     def participant_state(self, kind: str, participant_id: str) -> ParticipantState | None:
         """A prescriber's or pharmacy's current state."""
-        return self._get(aggregate_id(kind, participant_id), project_participant, ParticipantState)
+        uid = aggregate_id(kind, participant_id)
+        return cast(ParticipantState | None, self._get(uid, project_participant))
 
     def claim(self, kind: str, number: str) -> NumberClaim | None:
         """The owner of an authorization or confirmation number."""
-        return self._get(aggregate_id(kind, number), project_claim, NumberClaim)
+        return cast(NumberClaim | None, self._get(aggregate_id(kind, number), project_claim))
 
     def person_index(self, index_id: UUID) -> PersonIndex | None:
         """The patients enrolled under one folded identity (E8)."""
@@ -119,7 +121,8 @@ class Ledger(Application[UUID]):
     def receipt(self, actor: str, command_id: str) -> CommandReceipt | None:
         """The first result of a command ID sent by this actor (keys are per caller, so one
         caller's key never answers with another's result)."""
-        return self._get(receipt_id(actor, command_id), project_receipt, CommandReceipt)
+        receipt = self._get(receipt_id(actor, command_id), project_receipt)
+        return cast(CommandReceipt | None, receipt)
 
     def stored_events(self, uid: UUID) -> list[LedgerEvent]:
         """Every event of an aggregate, in order."""

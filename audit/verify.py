@@ -203,9 +203,10 @@ class _Verifier:
     def _check_event(self, row: Notification, aid: UUID, state: dict[str, Any]) -> None:
         cls: Any = None
         # An untyped column (SQLite) may hold anything: only a string naming a domain module.
-        if isinstance(row.topic, str) and row.topic.startswith(EVENT_PACKAGE):
+        topic: object = row.topic
+        if isinstance(topic, str) and topic.startswith(EVENT_PACKAGE):
             try:
-                cls = resolve_topic(row.topic)
+                cls = resolve_topic(topic)
             except TopicError:
                 cls = None
         if not (isinstance(cls, type) and issubclass(cls, LedgerEvent)):

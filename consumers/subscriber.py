@@ -73,7 +73,7 @@ class SubscriberStats:
     """Offset commits that succeeded, including those on revoke and on close."""
 
 
-class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python is untyped: its base is Any
     """Commits the processed offsets of partitions before they are revoked.
 
     kafka-python 3 runs rebalance listeners on the consumer's I/O thread, where the blocking

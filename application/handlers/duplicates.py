@@ -36,9 +36,7 @@ def flag_possible_duplicates(
     held = index.patient_ids if index is not None else ()
     for other in held:
         if other != cmd.patient_id and patient.duplicate_flag(other) is None:
-            event = unit.record_on_patient(
-                PossibleDuplicateFlagged, patient, other_patient_id=other
-            )
+            event = unit.record(PossibleDuplicateFlagged, patient, other_patient_id=other)
             patient = event.apply(patient)
     if cmd.patient_id not in held:
         unit.record(PersonIndexed, index or NewAggregate(index_id), patient_id=cmd.patient_id)
@@ -65,7 +63,7 @@ def review_possible_duplicate(unit: Unit, cmd: ReviewPossibleDuplicate) -> Outco
         )
         return Outcome(error=Denied("The pair was already reviewed.", [reason]))
     earlier = unit.enrolled_patient(cmd.other_patient_id)
-    unit.record_on_patient(
+    unit.record(
         PossibleDuplicateReviewed,
         patient,
         other_patient_id=cmd.other_patient_id,
@@ -73,7 +71,7 @@ def review_possible_duplicate(unit: Unit, cmd: ReviewPossibleDuplicate) -> Outco
         evidence=cmd.evidence,
     )
     if cmd.finding is DuplicateFinding.SAME_PERSON:
-        unit.record_on_patient(DuplicateEnrollmentNoted, earlier, other_patient_id=cmd.patient_id)
+        unit.record(DuplicateEnrollmentNoted, earlier, other_patient_id=cmd.patient_id)
     still_open = any(
         f.blocks for f in patient.duplicate_flags if f.other_patient_id != cmd.other_patient_id
     )

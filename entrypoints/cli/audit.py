@@ -72,6 +72,7 @@ def run_verify(args: argparse.Namespace, ledger: Ledger) -> int:
             print(f"rems verify: {error}", file=sys.stderr)
             return 2
     sth = None
+    records: list[dict[str, Any]] = []
     if args.sth is not None:
         try:
             sth = check_sth(orjson.loads(Path(args.sth).read_bytes()))

@@ -31,7 +31,7 @@ def _as_of(args: argparse.Namespace, ledger: Ledger) -> datetime | None:
 
 def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
     try:
-        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as error:
         print(f"rems: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2

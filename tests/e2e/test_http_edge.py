@@ -111,7 +111,7 @@ def test_the_loser_of_an_enrollment_race_gets_403_never_the_winners_result(
         assert "original" not in body
         assert "enrolled_at" not in answer.text
         assert "risk_category" not in answer.text
-    assert api.ledger.patient_state("PAT9").prescriber_id == "DR1"  # type: ignore[union-attr]
+    assert api.ledger.patient_state("PAT9").prescriber_id == "DR1"  # type: ignore[union-attr]  # PAT9 was enrolled above
 
 
 def test_two_prescribers_enrolling_one_id_at_once_one_wins_the_other_is_403(api: Http) -> None:
