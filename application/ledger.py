@@ -116,7 +116,7 @@ class Ledger(Application[UUID]):
 
     def person_index(self, index_id: UUID) -> PersonIndex | None:
         """The patients enrolled under one folded identity (E8)."""
-        return self._get(index_id, project_person_index, PersonIndex)
+        return cast(PersonIndex | None, self._get(index_id, project_person_index))
 
     def receipt(self, actor: str, command_id: str) -> CommandReceipt | None:
         """The first result of a command ID sent by this actor (keys are per caller, so one
