@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from application.views import Views
-from audit.verify import Problem, ProblemKind
+from audit.findings import Problem, ProblemKind
 
 if TYPE_CHECKING:
     from application.ledger import Ledger

@@ -22,9 +22,10 @@ from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
 from audit.digest import compute_digest
+from audit.findings import Problem
 from audit.proof_export import proof_members
 from audit.tree_heads import Sender
-from audit.verify import Problem, verify
+from audit.verify import verify
 from domain.calendar import day_of
 from domain.catalogue import RULES
 from domain.categories import category_of

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from audit.findings import Problem, ProblemKind
 from audit.log_tree import LogTree, recompute
 from audit.merkle import root_of, verify_consistency
 from audit.tree_heads import consistency_proof, signature_problem
-from audit.verify import Problem, ProblemKind
 
 if TYPE_CHECKING:
     from application.ledger import Ledger

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from audit.digest import compute_digest, parse_digest
+from audit.findings import VerificationReport
 from audit.keys import KeyError_, key_records
 from audit.read_models import check_read_models
 from audit.sth_check import check_against_sth
 from audit.tree_heads import BadInput, check_sth
-from audit.verify import VerificationReport, verify
+from audit.verify import verify
 
 if TYPE_CHECKING:
     from application.ledger import Ledger

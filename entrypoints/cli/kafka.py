@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from application.ledger import Ledger
+from audit.tree_heads import TREE_HEADS_TOPIC
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
 from consumers.relay import Relay, RelayPositions
 from consumers.schemas import write_schemas
 from entrypoints.cli.printing import print_json
+from entrypoints.cli.tree_head_schedule import every, producer_sender, publish_tree_head
 from infra.kafka_clients import create_topics, idempotent_producer
 from infra.settings import Settings
 from infra.views import ViewDatabase
@@ -22,7 +24,7 @@ from infra.views import ViewDatabase
 
 def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase, Any]:
     """A relay over the ledger's notification log to the cluster at `bootstrap`."""
-    create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC])
+    create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC, TREE_HEADS_TOPIC])
     database = ViewDatabase(ledger.settings.database_url)
     producer = idempotent_producer(bootstrap)
     relay = Relay(
@@ -43,13 +45,17 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     relay, database, producer = build_relay(ledger, bootstrap)
     try:
+        send = producer_sender(producer)
         if args.once:
             passed = relay.drain()
+            publish_tree_head(ledger, send)
             print_json({"published_through": relay.positions.get(), "log_entries": passed})
             return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        if args.tree_heads_every > 0:
+            every(args.tree_heads_every, ledger, send, stop)
         relay.follow(stop)
         return 0
     finally:
@@ -74,6 +80,13 @@ def add_kafka_commands(sub: Any) -> None:
     """Register the Kafka sub-commands."""
     relay = sub.add_parser("relay", help="publish the ledger's events to Kafka")
     relay.add_argument("--once", action="store_true", help="drain the log and exit")
+    relay.add_argument(
+        "--tree-heads-every",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="publish a signed tree head this often (0: never); needs REMS_SIGNING_KEY_FILE",
+    )
     relay.set_defaults(run=_cmd_relay)
     schemas = sub.add_parser("schemas", help="write the topics' JSON Schemas to OUT_DIR")
     schemas.add_argument("out_dir")

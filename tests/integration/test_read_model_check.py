@@ -10,8 +10,8 @@ import pytest
 
 from application.ledger import Ledger
 from application.views import Views
+from audit.findings import ProblemKind
 from audit.read_models import check_read_models
-from audit.verify import ProblemKind
 from tests.integration.test_tamper_evidence import RawStore, patient
 from tests.program import Program
 

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from application.ledger import Ledger
+from audit.findings import ProblemKind
 from audit.keys import init_key, key_records, load_signing_key, rotate_key
 from audit.log_tree import LogTree, recompute
 from audit.merkle import (
@@ -31,7 +32,6 @@ from audit.tree_heads import (
     sign_tree_head,
     signature_problem,
 )
-from audit.verify import ProblemKind
 from domain.chain import GENESIS, stored_event_hash
 from tests.integration.test_tamper_evidence import RawStore, patient
 from tests.program import Program
