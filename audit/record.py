@@ -23,7 +23,7 @@ from application.queries import default_now, history
 from application.replay import replay
 from audit.digest import compute_digest
 from audit.findings import Problem
-from audit.proof_export import proof_members
+from audit.proof_export import proof_members, self_check
 from audit.tree_heads import Sender
 from audit.verify import verify
 from domain.calendar import day_of
@@ -78,6 +78,7 @@ def build_record(
         proofs: dict[str, Any] = {**UNSIGNED, "events": [], "unsigned": NO_KEY}
     else:
         proofs = proof_members(ledger, aggregate_id("patient", patient_id), send)
+        proofs["tree_head_check"] = self_check(ledger, proofs)
     return {
         "format": EXPORT_FORMAT,
         "patient_id": patient_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.findings import Problem, ProblemKind
-from audit.log_tree import LogTree, recompute
+from audit.log_tree import Leaf, LogTree, recompute
 from audit.merkle import root_of, verify_consistency
 from audit.tree_heads import consistency_proof, signature_problem
 
@@ -52,7 +52,8 @@ def check_against_sth(
                 last,
                 f"the log tree recomputed from the rows {where} has root {rows.root.hex()}, not "
                 f"the signed {sth['root_hash']}: an event at or before position {last} was "
-                "altered, deleted, inserted or reordered after the head was published.",
+                f"altered, deleted, inserted or reordered after the head was published"
+                f"{_first_difference(ledger, rows.rows[:size])}.",
             )
         )
     if rows.heads.root.hex() != sth["heads_root"]:
@@ -67,6 +68,20 @@ def check_against_sth(
         )
     problems.extend(_current_tree(ledger, sth, rows.leaves))
     return problems
+
+
+def _first_difference(ledger: Ledger, rows: list[Leaf]) -> str:
+    """Where the rows first differ from the leaves the ledger's tree was built from (the
+    cache is no evidence, but it points at the event that changed)."""
+    with LogTree(ledger) as tree:
+        cached = tree.cached_leaves(len(rows))
+    for now, then in zip(rows, cached, strict=False):
+        if now != then:
+            return (
+                f"; the first changed event is at position {then.position} "
+                f"({then.originator_id} v{then.version})"
+            )
+    return ""
 
 
 def _current_tree(ledger: Ledger, sth: dict[str, Any], leaves: list[bytes]) -> list[Problem]:

@@ -176,6 +176,9 @@ def test_a_history_rewritten_and_rehashed_after_a_head_is_caught(
     assert verify(any_ledger).ok
     problems = check_against_sth(any_ledger, sth, key_records(key_file))
     assert {p.kind for p in problems} == {ProblemKind.STH_MISMATCH, ProblemKind.TREE_INCONSISTENT}
+    second = raw.rows(patient("M1"))[1]
+    named = f"first changed event is at position {second.position} ({patient('M1')} v2)"
+    assert any(named in p.message for p in problems), problems
 
 
 def test_a_deleted_event_after_a_head_is_caught(
