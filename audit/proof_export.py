@@ -16,9 +16,10 @@ from uuid import UUID
 from audit.digest import decode_state
 from audit.export_check import check_export
 from audit.keys import CURRENT, SigningKey, key_record, key_records, load_signing_key, raw_public
-from audit.log_tree import HeadsTree, LogTree
+from audit.log_tree import LogTree
 from audit.merkle import inclusion_ranges, subtree_of
 from audit.tree_heads import BadInput, Sender, publish, sign_tree_head
+from audit.tree_leaves import HeadsTree
 
 if TYPE_CHECKING:
     from application.ledger import Ledger

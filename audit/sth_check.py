@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.findings import Problem, ProblemKind
-from audit.log_tree import Leaf, LogTree, recompute
+from audit.log_tree import LogTree
 from audit.merkle import root_of, verify_consistency
 from audit.tree_heads import consistency_proof, signature_problem
+from audit.tree_leaves import Leaf, Recomputed, heads_of, recompute
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -63,7 +64,7 @@ def check_against_sth(
                 last,
                 f"the heads tree recomputed from the rows {where} has root "
                 f"{rows.heads.root.hex()}, not the signed {sth['heads_root']}: an aggregate's "
-                "events at or before that position were changed.",
+                f"events at or before that position were changed{_changed_head(ledger, rows)}.",
             )
         )
     problems.extend(_current_tree(ledger, sth, rows.leaves))
@@ -81,6 +82,18 @@ def _first_difference(ledger: Ledger, rows: list[Leaf]) -> str:
                 f"; the first changed event is at position {then.position} "
                 f"({then.originator_id} v{then.version})"
             )
+    return ""
+
+
+def _changed_head(ledger: Ledger, rows: Recomputed) -> str:
+    """The first aggregate whose head differs from the one the cached leaves give."""
+    with LogTree(ledger) as tree:
+        cached = heads_of(tree.cached_leaves(rows.tree_size)).heads
+    now = {a: (v, h) for a, v, h in rows.heads.heads}
+    then = {a: (v, h) for a, v, h in cached}
+    for aggregate in sorted(set(now) | set(then)):
+        if now.get(aggregate) != then.get(aggregate):
+            return f" (first: aggregate {aggregate})"
     return ""
 
 

@@ -13,7 +13,7 @@ import pytest
 from application.ledger import Ledger
 from audit.findings import ProblemKind
 from audit.keys import init_key, key_records, load_signing_key, rotate_key
-from audit.log_tree import LogTree, recompute
+from audit.log_tree import LogTree
 from audit.merkle import (
     EMPTY_ROOT,
     consistency_ranges,
@@ -32,6 +32,7 @@ from audit.tree_heads import (
     sign_tree_head,
     signature_problem,
 )
+from audit.tree_leaves import recompute
 from domain.chain import GENESIS, stored_event_hash
 from tests.integration.test_tamper_evidence import RawStore, patient
 from tests.program import Program
