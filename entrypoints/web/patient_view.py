@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from application.errors import NotFound
 from application.ledger import Ledger
+from application.program_ids import normalised_id
 from application.queries import default_now, eligibility, history
 from application.views import Views
 from audit.proof_export import seal_of
@@ -44,7 +45,12 @@ class PatientView:
 def load_patient_view(
     ledger: Ledger, views: Views, patient_id: str, as_of: datetime | None
 ) -> PatientView:
-    """Read the page's data (NotFound for a patient the ledger has never enrolled)."""
+    """Read the page's data (NotFound for a patient the ledger has never enrolled, or an ID that
+    cannot be one)."""
+    normalised = normalised_id(patient_id)
+    if normalised is None:
+        raise NotFound(f"{patient_id!r} is not a program ID.")
+    patient_id = normalised
     everything = history(ledger, patient_id)["events"]
     events = history(ledger, patient_id, as_of)["events"] if as_of else everything
     now = as_of or default_now(ledger)
