@@ -16,9 +16,10 @@ from uuid import UUID
 from audit.digest import decode_state
 from audit.export_check import check_export
 from audit.keys import CURRENT, SigningKey, key_record, key_records, load_signing_key, raw_public
-from audit.log_tree import HeadsTree, LogTree
+from audit.log_tree import LogTree
 from audit.merkle import inclusion_ranges, subtree_of
 from audit.tree_heads import BadInput, Sender, publish, sign_tree_head
+from audit.tree_leaves import HeadsTree
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -93,6 +94,17 @@ def _head(heads: list[tuple[str, int, str]], aid: str) -> dict[str, Any] | None:
     }
 
 
+def self_check(ledger: Ledger, members: dict[str, Any]) -> dict[str, Any]:
+    """The export's proof members checked as an inspector will (`{"ok", "problems"}`), so the
+    record never says "verified" of proofs that do not hold."""
+    assert ledger.settings.signing_key_file is not None, "the members were signed"
+    try:
+        problems = check_export(members, key_records(ledger.settings.signing_key_file))
+    except BadInput as error:
+        problems = [str(error)]
+    return {"ok": not problems, "problems": problems}
+
+
 def seal_of(ledger: Ledger, aggregate: UUID) -> dict[str, Any] | None:
     """The aggregate's events checked now against a freshly signed (unpublished) tree head,
     as an inspector would check its export: `{"tree_size", "key_id", "problems"}`; None
@@ -100,10 +112,6 @@ def seal_of(ledger: Ledger, aggregate: UUID) -> dict[str, Any] | None:
     if ledger.settings.signing_key_file is None:
         return None
     members = proof_members(ledger, aggregate, publish_head=False)
-    assert ledger.settings.signing_key_file is not None
-    try:
-        problems = check_export(members, key_records(ledger.settings.signing_key_file))
-    except BadInput as error:
-        problems = [str(error)]
+    problems = self_check(ledger, members)["problems"]
     sth = members["sth"]
     return {"tree_size": sth["tree_size"], "key_id": sth["key_id"], "problems": problems}

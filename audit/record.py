@@ -18,11 +18,12 @@ import orjson
 
 from application.errors import NotFound, RemsError
 from application.ledger import Ledger, system_now
+from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
 from audit.digest import compute_digest
 from audit.findings import Problem
-from audit.proof_export import proof_members
+from audit.proof_export import proof_members, self_check
 from audit.tree_heads import Sender
 from audit.verify import verify
 from domain.calendar import day_of
@@ -68,6 +69,7 @@ def build_record(
     """The export of one patient; `NotFound` when the ledger has no such patient. With a
     signing key it carries a newly published STH and the proofs of AUDIT-FORMAT.md §6 (`send`
     also hands that STH to Kafka); without one they are null and `unsigned` says why."""
+    patient_id = program_id(patient_id, "patient_id")
     events = _patient_events(ledger, patient_id)
     entries = history(ledger, patient_id)["events"]
     decisions = [_decision(ledger, events, e) for e in events if isinstance(e, Decision)]
@@ -76,6 +78,7 @@ def build_record(
         proofs: dict[str, Any] = {**UNSIGNED, "events": [], "unsigned": NO_KEY}
     else:
         proofs = proof_members(ledger, aggregate_id("patient", patient_id), send)
+        proofs["tree_head_check"] = self_check(ledger, proofs)
     return {
         "format": EXPORT_FORMAT,
         "patient_id": patient_id,

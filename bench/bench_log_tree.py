@@ -37,8 +37,9 @@ from uuid import UUID
 
 from application.ledger import Ledger
 from audit.keys import init_key, load_signing_key
-from audit.log_tree import Leaf, LogTree
+from audit.log_tree import LogTree
 from audit.tree_heads import consistency_proof, inclusion_proof, sign_tree_head
+from audit.tree_leaves import Leaf
 from infra.settings import ClockMode, Settings
 
 EVENTS_PER_AGGREGATE = 20

@@ -116,7 +116,7 @@ def _masthead(record: dict[str, Any], zone: ZoneInfo) -> str:
         ("Generated", _when(record["generated_at"], zone)),
         ("Program time zone", escape(zone.key)),
         ("Record", f"{_count(len(record['history']), 'event')} · {replayed}"),
-        ("Tree head", tree_head_line(record.get("sth"))),
+        ("Tree head", tree_head_line(record.get("sth"), record.get("tree_head_check"))),
         (
             "Verification",
             f"{verification['events_checked']} stored events re-read up to log "

@@ -13,8 +13,8 @@ import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.log_tree import HeadsTree, head_leaf_data, log_leaf_data
 from audit.merkle import consistency_ranges, inclusion_ranges, leaf_hash, root_of, subtree_of
+from audit.tree_leaves import HeadsTree, head_leaf_data, log_leaf_data
 from domain.chain import stored_event_hash
 from domain.registry import aggregate_id
 
