@@ -12,6 +12,7 @@ from domain.base import LedgerEvent
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
 from domain.schedule import due_items
+from infra.row_cipher import RowCipher
 from infra.views import ViewDatabase
 from projections.eligibility import (
     EligibilityProjection,
@@ -28,11 +29,14 @@ class Views:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        key = ledger.settings.cipher_key()
+        self.cipher = RowCipher(key) if key else None
+        """Seals the patient rows when an encryption key is configured."""
         self.database = ViewDatabase(ledger.settings.database_url)
         try:
             self.runner = ProjectionRunner(
                 self.database,
-                [EligibilityProjection(), ReportProjection(ledger.settings.timezone)],
+                [EligibilityProjection(self.cipher), ReportProjection(ledger.settings.timezone)],
                 read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
                 decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
             )
@@ -58,7 +62,7 @@ class Views:
         """The eligibility answer from the read model (see `application.queries.eligibility`)."""
         self.runner.catch_up()
         with self.database.transaction() as cursor:
-            patient = load_patient(cursor, patient_id)
+            patient = load_patient(cursor, patient_id, self.cipher)
             if patient is None:
                 msg = f"Patient {patient_id} is not enrolled in the REMS."
                 raise NotFound(msg)
@@ -71,7 +75,7 @@ class Views:
         """Per patient, what is due or overdue on the day of `now`; most overdue first."""
         self.runner.catch_up()
         with self.database.transaction() as cursor:
-            patients = all_patients(cursor)
+            patients = all_patients(cursor, self.cipher)
         at = self.decision_time(now)
         entries: list[dict[str, Any]] = []
         for patient in patients:

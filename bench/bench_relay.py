@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from application.ledger import Ledger
 from consumers.envelope import envelope, topic_for
+from consumers.pseudonyms import Pseudonyms
 from devtools.kafka_broker import running_kafka
 from domain.base import LedgerEvent
 from entrypoints.cli.kafka import build_relay
@@ -34,7 +35,7 @@ with warnings.catch_warnings():
 RAW_TOPIC = "bench.raw-producer"
 
 
-def published_messages(ledger: Ledger) -> list[tuple[bytes, bytes]]:
+def published_messages(ledger: Ledger, pseudonyms: Pseudonyms) -> list[tuple[bytes, bytes]]:
     """(key, value) of every message the relay publishes for the ledger, in log order."""
     messages: list[tuple[bytes, bytes]] = []
     start = 1
@@ -42,7 +43,7 @@ def published_messages(ledger: Ledger) -> list[tuple[bytes, bytes]]:
         for row in rows:
             event = cast(LedgerEvent, ledger.mapper.to_domain_event(row))
             if topic_for(event) is not None:
-                message = envelope(event, row.id)
+                message = envelope(event, row.id, pseudonyms)
                 messages.append((message.aggregate_id.encode(), message.model_dump_json().encode()))
         start = rows[-1].id + 1
     return messages
@@ -50,13 +51,13 @@ def published_messages(ledger: Ledger) -> list[tuple[bytes, bytes]]:
 
 def time_relay(ledger: Ledger, bootstrap: str) -> tuple[int, float]:
     """Drain the whole log with the project's relay; (log entries passed, seconds)."""
-    relay, database, producer = build_relay(ledger, bootstrap)
+    relay, database = build_relay(ledger, bootstrap)
     try:
         began = time.perf_counter()
         passed = relay.drain()
         elapsed = time.perf_counter() - began
     finally:
-        producer.close(timeout=10)
+        relay.close(timeout=10)
         database.close()
     return passed, elapsed
 
@@ -89,7 +90,7 @@ def main() -> None:
         ledger = Ledger(Settings(database_url=url, clock=ClockMode.EVENT))
         try:
             summary = run_demo(ledger, patients=args.patients)
-            messages = published_messages(ledger)
+            messages = published_messages(ledger, Pseudonyms(b"b" * 32))
             passed, relay_s = time_relay(ledger, bootstrap)
         finally:
             ledger.close()

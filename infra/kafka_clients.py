@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
+import time
 import warnings
 from typing import Any
 
@@ -18,7 +21,64 @@ __all__ = [
     "create_topics",
     "idempotent_producer",
     "manual_commit_consumer",
+    "summarise_client_warnings",
 ]
+
+SUMMARY_INTERVAL_S = 30.0
+
+
+class ClientWarningSummary(logging.Handler):
+    """Gathers kafka-python's warnings (one per refused connect, hundreds per outage) into one
+    line per kind at first sight and one count per interval on the `rems.kafka` logger."""
+
+    def __init__(self, interval_s: float = SUMMARY_INTERVAL_S) -> None:
+        super().__init__(logging.WARNING)
+        self.interval_s = interval_s
+        self.out = logging.getLogger("rems.kafka")
+        self._lock_counts = threading.Lock()
+        self._since = time.monotonic()
+        self._held = 0
+        self._last = ""
+        self._seen: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Pass the first record of each logger and level on; count the rest."""
+        kind = f"{record.name}:{record.levelno}"
+        with self._lock_counts:
+            first = kind not in self._seen
+            self._seen.add(kind)
+            if not first:
+                self._held += 1
+                self._last = record.getMessage()
+            now = time.monotonic()
+            due = self._held and now - self._since >= self.interval_s
+            held, last, since = self._held, self._last, self._since
+            if due or first:
+                self._since = now
+            if due:
+                self._held = 0
+        if first:
+            self.out.log(record.levelno, "kafka client: %s", record.getMessage())
+        if due:
+            self.out.warning(
+                "kafka client: %d more warnings in the last %.0f s (last: %s)",
+                held,
+                now - since,
+                last,
+            )
+
+
+def summarise_client_warnings(interval_s: float = SUMMARY_INTERVAL_S) -> ClientWarningSummary:
+    """Route kafka-python's log through a `ClientWarningSummary` (instead of every record)."""
+    kafka_log = logging.getLogger("kafka")
+    for handler in list(kafka_log.handlers):
+        if isinstance(handler, ClientWarningSummary):
+            kafka_log.removeHandler(handler)
+    summary = ClientWarningSummary(interval_s)
+    kafka_log.addHandler(summary)
+    kafka_log.setLevel(logging.WARNING)
+    kafka_log.propagate = False
+    return summary
 
 
 def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:

@@ -6,6 +6,7 @@ eventsourcing environment (`PERSISTENCE_MODULE` and its keys) here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,10 +15,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from infra.secrets import SecretFileError, read_encryption_key
 from infra.transcoding import MAPPER_TOPIC, TRANSCODER_TOPIC
 
 DEFAULT_DATABASE_URL = "sqlite:///rems.db"
 DEFAULT_TIMEZONE = "America/New_York"
+CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+"""eventsourcing's AES-GCM cipher on the `cryptography` package (not its pycryptodome one)."""
+UNENCRYPTED_WARNING = (
+    "rems: REMS_ENCRYPTION_KEY_FILE is not set: patient data (PHI) is stored unencrypted "
+    "(create a key with `rems keys init` and set it)"
+)
 
 
 class ClockMode(StrEnum):
@@ -39,10 +47,14 @@ class Settings:
     clock: ClockMode = ClockMode.SYSTEM
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     kafka_bootstrap: str | None = None
+    encryption_key_file: Path | None = None
+    """The AES key of the store and the read models, and the secret of the topics' keyed
+    pseudonyms (None: PHI stored unencrypted)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `REMS_DATABASE_URL`, `REMS_CLOCK`, `REMS_TIMEZONE`, `REMS_KAFKA_BOOTSTRAP`."""
+        """Read `REMS_DATABASE_URL`, `REMS_CLOCK`, `REMS_TIMEZONE`, `REMS_KAFKA_BOOTSTRAP`,
+        `REMS_ENCRYPTION_KEY_FILE` (the key is read when the store opens, not here)."""
         env = os.environ if environ is None else environ
         clock_name = env.get("REMS_CLOCK", ClockMode.SYSTEM.value)
         try:
@@ -63,16 +75,35 @@ class Settings:
             clock=clock,
             timezone=tz,
             kafka_bootstrap=env.get("REMS_KAFKA_BOOTSTRAP") or None,
+            encryption_key_file=Path(key_file)
+            if (key_file := env.get("REMS_ENCRYPTION_KEY_FILE"))
+            else None,
         )
 
+    def cipher_key(self) -> str | None:
+        """The base64 AES key from `REMS_ENCRYPTION_KEY_FILE` (None when unset)."""
+        if self.encryption_key_file is None:
+            return None
+        try:
+            return read_encryption_key(self.encryption_key_file)
+        except SecretFileError as error:
+            raise SettingsError(str(error)) from None
+
     def event_store_env(self) -> dict[str, str]:
-        """The eventsourcing environment for this database URL."""
-        return event_store_env(self.database_url)
+        """The eventsourcing environment for this database URL, with eventsourcing's own
+        cipher setting when an encryption key is configured."""
+        env = event_store_env(self.database_url)
+        if env.get("SQLITE_DBNAME", ":memory:") != ":memory:":
+            create_private_file(Path(env["SQLITE_DBNAME"]))
+        key = self.cipher_key()
+        if key is not None:
+            env.update({"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key})
+        return env
 
 
 def event_store_env(database_url: str) -> dict[str, str]:
     """Translate `sqlite:///PATH` or `postgresql://USER[:PW]@HOST:PORT/DB[?connect_timeout=S]`
-    to eventsourcing keys."""
+    to eventsourcing keys (touching no file)."""
     parts = urlsplit(database_url)
     common = {"MAPPER_TOPIC": MAPPER_TOPIC, "TRANSCODER_TOPIC": TRANSCODER_TOPIC}
     if parts.scheme == "sqlite":
@@ -80,8 +111,6 @@ def event_store_env(database_url: str) -> dict[str, str]:
         if not path:
             msg = f"REMS_DATABASE_URL {database_url!r}: expected sqlite:///PATH"
             raise SettingsError(msg)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
             **common,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -108,3 +137,24 @@ def event_store_env(database_url: str) -> dict[str, str]:
         }
     msg = f"REMS_DATABASE_URL {database_url!r}: the scheme must be sqlite or postgresql"
     raise SettingsError(msg)
+
+
+def create_private_file(path: Path) -> None:
+    """Create a database file readable by its owner only (0600) before SQLite opens it, so its
+    `-wal` and `-shm` files take the same mode; an existing file of ours is tightened too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
+
+
+def redacted_url(database_url: str) -> str:
+    """The database URL without its password, for messages."""
+    parts = urlsplit(database_url)
+    if parts.password is None:
+        return database_url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

@@ -10,12 +10,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 
-from infra.settings import SettingsError
+from infra.settings import SettingsError, create_private_file
 
 
 class Cursor(Protocol):
@@ -76,6 +77,8 @@ class ViewDatabase:
         self._pg: psycopg.Connection[Any] | None = None
         if parts.scheme == "sqlite":
             path = database_url[len("sqlite:///") :]
+            if path != ":memory:":
+                create_private_file(Path(path))
             self._sqlite = sqlite3.connect(
                 path, timeout=30, isolation_level=None, check_same_thread=False
             )

@@ -2,6 +2,8 @@
 
 Rows hold the same frozen states the aggregates fold to (as JSON), so the eligibility answer is
 the rule engine run on a row, not a replay of the aggregate; `rems due` reads the same rows.
+A patient's row holds no name, address or phone (the state has none); with a row cipher the
+state (birth date, diagnosis, facts) is stored encrypted.
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ from domain.base import LedgerEvent
 from domain.participants import ParticipantEvent, ParticipantState
 from domain.patient_events import PatientEvent
 from domain.patient_state import PatientState
+from infra.row_cipher import RowCipher, open_row, seal_row
 from infra.views import Cursor
 
 
 class EligibilityProjection:
     """Tables `eligibility_patients` and `eligibility_participants`."""
+
+    def __init__(self, cipher: RowCipher | None = None) -> None:
+        self.cipher = cipher
+        """Seals each patient's state (None: stored as JSON text)."""
 
     def create_tables(self, cursor: Cursor) -> None:
         """Create the tables if missing."""
@@ -39,12 +46,12 @@ class EligibilityProjection:
             row = cursor.fetchone(
                 "SELECT state FROM eligibility_patients WHERE aggregate_id = ?", (key,)
             )
-            patient = PatientState.model_validate_json(row[0]) if row else None
+            patient = _patient(row[0], self.cipher) if row else None
             folded = event.apply(patient)
             cursor.execute(
                 "INSERT INTO eligibility_patients (aggregate_id, patient_id, state) "
                 "VALUES (?, ?, ?) ON CONFLICT (aggregate_id) DO UPDATE SET state = excluded.state",
-                (key, folded.patient_id, folded.model_dump_json()),
+                (key, folded.patient_id, seal_row(folded.model_dump_json(), self.cipher)),
             )
         elif isinstance(event, ParticipantEvent):
             row = cursor.fetchone(
@@ -58,12 +65,18 @@ class EligibilityProjection:
             )
 
 
-def load_patient(cursor: Cursor, patient_id: str) -> PatientState | None:
-    """A patient's row."""
+def _patient(stored: str, cipher: RowCipher | None) -> PatientState:
+    return PatientState.model_validate_json(open_row(stored, cipher))
+
+
+def load_patient(
+    cursor: Cursor, patient_id: str, cipher: RowCipher | None = None
+) -> PatientState | None:
+    """A patient's row (opened with the cipher when it is sealed)."""
     row = cursor.fetchone(
         "SELECT state FROM eligibility_patients WHERE patient_id = ?", (patient_id,)
     )
-    return PatientState.model_validate_json(row[0]) if row else None
+    return _patient(row[0], cipher) if row else None
 
 
 def load_participant(cursor: Cursor, aggregate_id: str) -> ParticipantState | None:
@@ -74,7 +87,7 @@ def load_participant(cursor: Cursor, aggregate_id: str) -> ParticipantState | No
     return ParticipantState.model_validate_json(row[0]) if row else None
 
 
-def all_patients(cursor: Cursor) -> list[PatientState]:
+def all_patients(cursor: Cursor, cipher: RowCipher | None = None) -> list[PatientState]:
     """Every patient row, by program ID."""
     rows = cursor.fetchall("SELECT state FROM eligibility_patients ORDER BY patient_id")
-    return [PatientState.model_validate_json(r[0]) for r in rows]
+    return [_patient(r[0], cipher) for r in rows]

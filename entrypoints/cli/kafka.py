@@ -12,26 +12,32 @@ from typing import Any, cast
 
 from application.ledger import Ledger
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
+from consumers.pseudonyms import pseudonyms_for
 from consumers.relay import Relay, RelayPositions
 from consumers.schemas import write_schemas
 from domain.base import LedgerEvent
 from entrypoints.cli.printing import print_json
-from infra.kafka_clients import create_topics, idempotent_producer
+from infra.kafka_clients import create_topics, idempotent_producer, summarise_client_warnings
 from infra.views import ViewDatabase
 
 
-def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase, Any]:
-    """A relay over the ledger's notification log to the cluster at `bootstrap`."""
+def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
+    """A relay over the ledger's notification log to the cluster at `bootstrap` (close both:
+    `relay.close()`, `database.close()`)."""
     create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC])
     database = ViewDatabase(ledger.settings.database_url)
-    producer = idempotent_producer(bootstrap)
-    relay = Relay(
-        read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-        decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
-        positions=RelayPositions(database),
-        publisher=producer,
-    )
-    return relay, database, producer
+    try:
+        relay = Relay(
+            read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
+            decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+            positions=RelayPositions(database),
+            new_publisher=lambda: idempotent_producer(bootstrap),
+            pseudonyms=pseudonyms_for(ledger.settings, database),
+        )
+    except BaseException:
+        database.close()
+        raise
+    return relay, database
 
 
 def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -41,7 +47,8 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    relay, database, producer = build_relay(ledger, bootstrap)
+    summarise_client_warnings()
+    relay, database = build_relay(ledger, bootstrap)
     try:
         if args.once:
             passed = relay.drain()
@@ -53,18 +60,18 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
         relay.follow(stop)
         return 0
     finally:
-        producer.close(timeout=10)
+        relay.close(timeout=2 if relay.stop.is_set() else 10)
         database.close()
 
 
-def _cmd_schemas(args: argparse.Namespace, ledger: Ledger) -> int:
+def _cmd_schemas(args: argparse.Namespace) -> int:
     written = write_schemas(Path(args.out_dir))
     for path in written:
         print(path)
     return 0
 
 
-def _cmd_kafka(args: argparse.Namespace, ledger: Ledger) -> int:
+def _cmd_kafka(args: argparse.Namespace) -> int:
     from devtools.kafka_broker import main as broker_main
 
     return broker_main([args.what])
@@ -77,7 +84,7 @@ def add_kafka_commands(sub: Any) -> None:
     relay.set_defaults(run=_cmd_relay)
     schemas = sub.add_parser("schemas", help="write the topics' JSON Schemas to OUT_DIR")
     schemas.add_argument("out_dir")
-    schemas.set_defaults(run=_cmd_schemas)
+    schemas.set_defaults(run_bare=_cmd_schemas)
     kafka = sub.add_parser("kafka", help="start or stop a local single-node broker")
     kafka.add_argument("what", choices=["up", "down", "status"])
-    kafka.set_defaults(run=_cmd_kafka)
+    kafka.set_defaults(run_bare=_cmd_kafka)

@@ -23,9 +23,12 @@ from entrypoints.cli.export import add_export_command
 from entrypoints.cli.kafka import add_kafka_commands
 from entrypoints.cli.printing import print_json
 from entrypoints.cli.serve import add_api_commands
-from infra.settings import Settings, SettingsError
+from infra.settings import UNENCRYPTED_WARNING, Settings, SettingsError, redacted_url
 
 Runner = Callable[[argparse.Namespace, Ledger], int]
+RECORDING_ACTIONS = frozenset({"apply", "serve", "demo", "relay", "projections"})
+"""The commands that store patient data (events, read models): each says at start when it is
+stored unencrypted. Queries do not repeat it (their output is the answer alone)."""
 
 
 def _answer(args: argparse.Namespace, answer: dict[str, Any], show: Callable[..., None]) -> int:
@@ -143,12 +146,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a `rems` sub-command; exit 0 on success, 1 on a query error, 2 on bad input or
     settings, 3 when the event store fails."""
     args = build_parser().parse_args(argv)
+    bare: Callable[[argparse.Namespace], int] | None = getattr(args, "run_bare", None)
+    if bare is not None:  # needs no ledger: opens (and creates) no database
+        return bare(args)
     try:
         settings = Settings.from_env()
         if getattr(args, "demo", False):
             from simulation.demo import demo_settings
 
             settings = demo_settings(settings)
+            print(f"rems demo: writing to {redacted_url(settings.database_url)}", file=sys.stderr)
+        if settings.encryption_key_file is None and args.action in RECORDING_ACTIONS:
+            print(UNENCRYPTED_WARNING, file=sys.stderr)
         ledger = Ledger(settings)
     except SettingsError as error:
         print(f"rems: {error}", file=sys.stderr)

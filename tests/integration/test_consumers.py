@@ -376,7 +376,7 @@ def test_safety_consumer_opens_a_case_for_a_positive_test_and_flags_missing_repo
     assert program.test("PAT1", result="positive")["ok"]
     tested_at = program.now
 
-    relay, relay_db, producer = build_relay(ledger, kafka_bootstrap)
+    relay, relay_db = build_relay(ledger, kafka_bootstrap)
     store = ViewDatabase(f"sqlite:///{tmp_path / 'safety.db'}")
     consumer = SafetyConsumer(kafka_bootstrap, store, group_id=group, tz=TZ)
     try:
@@ -416,7 +416,7 @@ def test_safety_consumer_opens_a_case_for_a_positive_test_and_flags_missing_repo
     finally:
         consumer.close()
         store.close()
-        producer.close(timeout=10)
+        relay.close(timeout=10)
         relay_db.close()
 
 
