@@ -8,7 +8,8 @@
     ├── Conflict         conflict   a concurrent change to the same aggregate; retry (409)
     └── Duplicate        duplicate  already applied; carries the first result (200)
 
-Every error carries `reasons` (maybe empty): one entry per unmet rule ID.
+Every error carries `reasons` (maybe empty): one entry per unmet rule ID. The HTTP statuses
+are the API's to choose, in one table (`entrypoints.http.responses.STATUS_BY_CODE`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class RemsError(Exception):
     """Base of every error a command can end in."""
 
     code = "error"
-    http_status = 500
 
     def __init__(self, message: str, reasons: list[Reason] | None = None) -> None:
         super().__init__(message)
@@ -45,7 +45,6 @@ class InvalidCommand(RemsError):
     """The command cannot be understood as written; nothing was recorded."""
 
     code = "invalid"
-    http_status = 422
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -62,28 +61,24 @@ class NotFound(RemsError):
     """The patient, authorization or confirmation number does not exist."""
 
     code = "not_found"
-    http_status = 404
 
 
 class Denied(RemsError):
     """A rule is unmet; the decision was recorded with every unmet rule."""
 
     code = "denied"
-    http_status = 409
 
 
 class Conflict(RemsError):
     """Another command changed the same aggregate first; nothing was recorded, retry."""
 
     code = "conflict"
-    http_status = 409
 
 
 class Duplicate(RemsError):
     """Already applied; `original` is the first result."""
 
     code = "duplicate"
-    http_status = 200
 
     def __init__(self, message: str, original: dict[str, Any]) -> None:
         super().__init__(message)

@@ -131,7 +131,7 @@ class Ledger(Application[UUID]):
         now = self._resolve_now(command)
         _check_not_future(command, now, self.settings)
         at = DecisionTime.in_force(now, self.settings.timezone)
-        unit = Unit(ledger=self, at=at, actor=actor, command_id=command.command_id)
+        unit = Unit(aggregates=self, at=at, actor=actor, command_id=command.command_id)
         try:
             outcome = HANDLERS[command.command](unit, command)
         except RemsError as error:

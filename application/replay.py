@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from application.errors import InvalidCommand, NotFound
 from application.ledger import Ledger
-from domain.base import LedgerEvent
 from domain.decision_events import (
     AuthorizationDenied,
     AuthorizationIssued,
@@ -26,13 +25,14 @@ from domain.participants import ParticipantState, project_participant
 from domain.patient_events import PatientEvent, project_patient
 from domain.patient_state import PatientState
 from domain.registry import aggregate_id
-from domain.rules.authorization import AuthorizationRequest, decide_authorization
-from domain.rules.context import DecisionTime
-from domain.rules.dispensing import (
-    confirmation_reasons,
-    dispense_reasons,
-    foreign_authorization_reasons,
+from domain.rules.authorization import (
+    AuthorizationOutcome,
+    AuthorizationRequest,
+    decide_authorization,
 )
+from domain.rules.confirmation import ConfirmationOutcome, ConfirmationRequest, decide_confirmation
+from domain.rules.context import DecisionTime
+from domain.rules.dispensing import DispenseOutcome, decide_dispense
 from domain.ruleset import UnknownRuleSetError, ruleset_version
 
 
@@ -90,17 +90,8 @@ def replay_decision(ledger: Ledger, reference: str) -> dict[str, Any]:
 
 def replay(ledger: Ledger, events: list[PatientEvent], decision: Decision) -> dict[str, Any]:
     """Re-run a decision from the history before it."""
-    inputs = decision.inputs
-    patient = project_patient(None, events[: inputs["patient_version"]])
-    assert patient is not None, "a decision follows an enrollment"
-    try:
-        ruleset = ruleset_version(decision.ruleset_version)
-    except UnknownRuleSetError:
-        msg = f"Rule set {decision.ruleset_version} is unknown to this build."
-        raise NotFound(msg) from None
-    zone = inputs.get("timezone") or ledger.settings.timezone.key
-    at = DecisionTime(now=decision.timestamp, tz=ZoneInfo(zone), ruleset=ruleset)
-    original, replayed = _outcomes(ledger, patient, decision, at)
+    patient, at = decision_context(ledger, events, decision)
+    original, replayed = _outcomes(decision, redecide(ledger, patient, decision, at))
     return {
         "type": decision.type_name,
         "patient_id": patient.patient_id,
@@ -112,13 +103,29 @@ def replay(ledger: Ledger, events: list[PatientEvent], decision: Decision) -> di
     }
 
 
-def _reasons(reasons: Any) -> list[dict[str, str]]:
-    return [{"rule": r.rule, "message": r.message} for r in reasons]
+def decision_context(
+    ledger: Ledger, events: list[PatientEvent], decision: Decision
+) -> tuple[PatientState, DecisionTime]:
+    """The patient as the decision saw it, and the decision's instant, zone and rule set."""
+    inputs = decision.inputs
+    patient = project_patient(None, events[: inputs["patient_version"]])
+    assert patient is not None, "a decision follows an enrollment"
+    try:
+        ruleset = ruleset_version(decision.ruleset_version)
+    except UnknownRuleSetError:
+        msg = f"Rule set {decision.ruleset_version} is unknown to this build."
+        raise NotFound(msg) from None
+    zone = inputs.get("timezone") or ledger.settings.timezone.key
+    return patient, DecisionTime(now=decision.timestamp, tz=ZoneInfo(zone), ruleset=ruleset)
 
 
-def _outcomes(
-    ledger: Ledger, patient: PatientState, decision: LedgerEvent, at: DecisionTime
-) -> tuple[dict[str, Any], dict[str, Any]]:
+Redecided = AuthorizationOutcome | ConfirmationOutcome | DispenseOutcome
+
+
+def redecide(
+    ledger: Ledger, patient: PatientState, decision: Decision, at: DecisionTime
+) -> Redecided:
+    """The same domain decision the live handler took, on the facts the decision recorded."""
     if isinstance(decision, AuthorizationIssued | AuthorizationDenied):
         prescriber = _participant(
             ledger, "prescriber", decision.prescriber_id, decision.inputs["prescriber_version"]
@@ -130,40 +137,11 @@ def _outcomes(
             refills=decision.refills,
             channel=decision.channel,
         )
-        outcome = decide_authorization(patient, request, prescriber, at)
-        replayed: dict[str, Any] = {
-            "issued": outcome.issued,
-            "risk_category": outcome.risk_category.value,
-            "reasons": _reasons(outcome.reasons),
-        }
-        original: dict[str, Any] = {
-            "issued": isinstance(decision, AuthorizationIssued),
-            "risk_category": decision.risk_category.value,
-            "reasons": _reasons(getattr(decision, "reasons", ())),
-        }
-        if isinstance(decision, AuthorizationIssued):
-            original.update(expires_at=decision.expires_at, initial=decision.initial)
-            replayed.update(expires_at=outcome.expires_at, initial=outcome.initial)
-        return original, replayed
+        return decide_authorization(patient, request, prescriber, at)
     assert isinstance(decision, DispenseConfirmed | DispenseDenied | DispenseRecorded)
     pharmacy = _participant(
         ledger, "pharmacy", decision.pharmacy_id, decision.inputs.get("pharmacy_version")
     )
-    original = {
-        "confirmed": not isinstance(decision, DispenseDenied),
-        "reasons": _reasons(getattr(decision, "reasons", ())),
-    }
-    reasons = _dispense_reasons(ledger, patient, decision, pharmacy, at)
-    return original, {"confirmed": not reasons, "reasons": _reasons(reasons)}
-
-
-def _dispense_reasons(
-    ledger: Ledger,
-    patient: PatientState,
-    decision: DispenseConfirmed | DispenseDenied | DispenseRecorded,
-    pharmacy: ParticipantState | None,
-    at: DecisionTime,
-) -> list[Any]:
     dispensing = isinstance(decision, DispenseRecorded) or (
         isinstance(decision, DispenseDenied) and decision.stage == "dispense"
     )
@@ -172,22 +150,50 @@ def _dispense_reasons(
         assert confirmation is not None
         authorization = patient.authorization(confirmation.authorization_number)
         assert authorization is not None
-        return dispense_reasons(
+        return decide_dispense(
             patient, confirmation, authorization, pharmacy, decision.pharmacy_id, at
         )
     number = decision.authorization_number or ""
     authorization = patient.authorization(number)
-    if authorization is None:
-        return foreign_authorization_reasons(patient, number, pharmacy, decision.pharmacy_id, at)
-    prescriber = _participant(
-        ledger, "prescriber", authorization.prescriber_id, decision.inputs.get("prescriber_version")
+    prescriber = (
+        _participant(
+            ledger,
+            "prescriber",
+            authorization.prescriber_id,
+            decision.inputs.get("prescriber_version"),
+        )
+        if authorization
+        else None
     )
-    return confirmation_reasons(
-        patient,
-        authorization,
-        pharmacy,
-        decision.pharmacy_id,
-        prescriber,
-        decision.inputs["days_supply"],
-        at,
+    asked = ConfirmationRequest(
+        pharmacy_id=decision.pharmacy_id,
+        authorization_number=number,
+        days_supply=decision.inputs["days_supply"],
     )
+    return decide_confirmation(patient, asked, authorization, pharmacy, prescriber, at)
+
+
+def _reasons(reasons: Any) -> list[dict[str, str]]:
+    return [{"rule": r.rule, "message": r.message} for r in reasons]
+
+
+def _outcomes(decision: Decision, outcome: Redecided) -> tuple[dict[str, Any], dict[str, Any]]:
+    original_reasons = _reasons(getattr(decision, "reasons", ()))
+    if isinstance(outcome, AuthorizationOutcome):
+        assert isinstance(decision, AuthorizationIssued | AuthorizationDenied)
+        replayed: dict[str, Any] = {
+            "issued": outcome.issued,
+            "risk_category": outcome.risk_category.value,
+            "reasons": _reasons(outcome.reasons),
+        }
+        original: dict[str, Any] = {
+            "issued": isinstance(decision, AuthorizationIssued),
+            "risk_category": decision.risk_category.value,
+            "reasons": original_reasons,
+        }
+        if isinstance(decision, AuthorizationIssued):
+            original.update(expires_at=decision.expires_at, initial=decision.initial)
+            replayed.update(expires_at=outcome.expires_at, initial=outcome.initial)
+        return original, replayed
+    original = {"confirmed": not isinstance(decision, DispenseDenied), "reasons": original_reasons}
+    return original, {"confirmed": not outcome.reasons, "reasons": _reasons(outcome.reasons)}

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
 from application.errors import NotFound, RemsError
 from domain.base import LedgerEvent
-from domain.chain import Head, stored_event_hash
+from domain.chain import CHAIN_MEMBER, CHAIN_VERSION, Head, stored_event_hash
 from domain.participants import ParticipantState
 from domain.patient_state import PatientState
 from domain.registry import NumberClaim, aggregate_id
 from domain.rules.context import DecisionTime
 
-if TYPE_CHECKING:
-    from application.ledger import Ledger
-
 E = TypeVar("E", bound=LedgerEvent)
+
+
+class AggregateReader(Protocol):
+    """What a unit of work reads: the current state of a patient, a participant, a claim."""
+
+    def patient_state(self, patient_id: str) -> PatientState | None:
+        """A patient's current state, or None if never enrolled."""
+
+    def participant_state(self, kind: str, participant_id: str) -> ParticipantState | None:
+        """A prescriber's or pharmacy's current state, or None if unknown."""
+
+    def claim(self, kind: str, number: str) -> NumberClaim | None:
+        """The owner of an authorization or confirmation number, or None if unknown."""
 
 
 @dataclass
@@ -35,7 +45,7 @@ class Outcome:
 class Unit:
     """Reads aggregates for one command and collects the events it decides to append."""
 
-    ledger: Ledger
+    aggregates: AggregateReader
     at: DecisionTime
     actor: str
     command_id: str | None
@@ -49,7 +59,7 @@ class Unit:
 
     def patient(self, patient_id: str) -> PatientState | None:
         """The patient's current state, or None if never enrolled."""
-        return self.ledger.patient_state(patient_id)
+        return self.aggregates.patient_state(patient_id)
 
     def enrolled_patient(self, patient_id: str) -> PatientState:
         """The patient's state; `not_found` when the patient was never enrolled."""
@@ -61,15 +71,15 @@ class Unit:
 
     def prescriber(self, prescriber_id: str) -> ParticipantState | None:
         """The prescriber's state, or None if never registered."""
-        return self.ledger.participant_state("prescriber", prescriber_id)
+        return self.aggregates.participant_state("prescriber", prescriber_id)
 
     def pharmacy(self, pharmacy_id: str) -> ParticipantState | None:
         """The pharmacy's state, or None if never certified."""
-        return self.ledger.participant_state("pharmacy", pharmacy_id)
+        return self.aggregates.participant_state("pharmacy", pharmacy_id)
 
     def claim(self, kind: str, number: str) -> NumberClaim:
         """Who a number belongs to; `not_found` for an unknown number."""
-        claim = self.ledger.claim(kind, number)
+        claim = self.aggregates.claim(kind, number)
         if claim is None:
             msg = f"No {kind} number {number} exists."
             raise NotFound(msg)
@@ -95,12 +105,11 @@ class Unit:
             previous_hash=previous,
             **fields,
         )
-        digest = stored_event_hash(
-            head.id,
-            version + 1,
-            event.model_dump(mode="json", exclude={"hash", "originator_id", "originator_version"}),
-            get_topic(event_class),
-        )
+        unhashed = {"hash", "originator_id", "originator_version"}
+        state = event.model_dump(mode="json", exclude=unhashed)
+        # The mapper stores every new event under chain v2 (infra/transcoding.py).
+        state[CHAIN_MEMBER] = CHAIN_VERSION
+        digest = stored_event_hash(head.id, version + 1, state, get_topic(event_class))
         event = event.model_copy(update={"hash": digest})
         self._heads[head.id] = (version + 1, digest)
         self.pending.append(event)

@@ -12,7 +12,7 @@ from domain.base import LedgerEvent
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
 from domain.schedule import due_items
-from infra.row_cipher import RowCipher
+from infra.row_cipher import row_sealer
 from infra.views import ViewDatabase
 from projections.eligibility import (
     EligibilityProjection,
@@ -29,14 +29,13 @@ class Views:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        key = ledger.settings.cipher_key()
-        self.cipher = RowCipher(key) if key else None
+        self.sealer = row_sealer(ledger.settings.cipher_key())
         """Seals the patient rows when an encryption key is configured."""
         self.database = ViewDatabase(ledger.settings.database_url)
         try:
             self.runner = ProjectionRunner(
                 self.database,
-                [EligibilityProjection(self.cipher), ReportProjection(ledger.settings.timezone)],
+                [EligibilityProjection(self.sealer), ReportProjection(ledger.settings.timezone)],
                 read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
                 decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
             )
@@ -62,7 +61,7 @@ class Views:
         """The eligibility answer from the read model (see `application.queries.eligibility`)."""
         self.runner.catch_up()
         with self.database.transaction() as cursor:
-            patient = load_patient(cursor, patient_id, self.cipher)
+            patient = load_patient(cursor, patient_id, self.sealer)
             if patient is None:
                 msg = f"Patient {patient_id} is not enrolled in the REMS."
                 raise NotFound(msg)
@@ -75,7 +74,7 @@ class Views:
         """Per patient, what is due or overdue on the day of `now`; most overdue first."""
         self.runner.catch_up()
         with self.database.transaction() as cursor:
-            patients = all_patients(cursor, self.cipher)
+            patients = all_patients(cursor, self.sealer)
         at = self.decision_time(now)
         entries: list[dict[str, Any]] = []
         for patient in patients:

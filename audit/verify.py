@@ -36,7 +36,7 @@ from audit.digest import (
     row_error,
 )
 from domain.base import Frozen, LedgerEvent
-from domain.chain import GENESIS, stored_event_hash
+from domain.chain import CHAIN_MEMBER, GENESIS, ChainError, stored_event_hash
 from domain.decision_events import AuthorizationIssued, DispenseConfirmed
 from domain.registry import NumberClaimed, aggregate_id
 
@@ -182,7 +182,12 @@ class _Verifier:
         stored_hash = _text(state, "hash")
         previous: str | None = None
         if state is not None:
-            if stored_hash != stored_event_hash(aid, version, state, row.topic):
+            try:
+                recomputed: str | None = stored_event_hash(aid, version, state, row.topic)
+            except ChainError as error:
+                recomputed = None
+                self.flag(ProblemKind.ALTERED, row, f"{error}.")
+            if recomputed is not None and stored_hash != recomputed:
                 self.flag(ProblemKind.ALTERED, row, "its content does not match its hash.")
             self._check_event(row, aid, state)
             previous = _text(state, "previous_hash") or ""
@@ -360,6 +365,7 @@ def _as_current(
     reads it); the plain data, never the model, is used afterwards."""
     data = dict(state)
     stored_version = data.pop("class_version", 1)
+    data.pop(CHAIN_MEMBER, None)
     while stored_version < getattr(cls, "class_version", 1):
         getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
         stored_version += 1

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, get_args
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Frozen(BaseModel):
-    """Immutable, strict about unknown fields, timezone-aware datetimes only."""
+    """Immutable, strict about unknown fields, timezone-aware datetimes only.
+
+    A field typed plain `datetime` (at any depth: `datetime | None`, `tuple[datetime, ...]`)
+    would accept a naive instant, so declaring one is an error when the class is defined;
+    `AwareDatetime` fields reject a naive value when a model is built or read back.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for name, info in cls.model_fields.items():
+            if _admits_naive(info.annotation):
+                msg = f"{cls.__name__}.{name}: persisted instants are AwareDatetime, not datetime"
+                raise TypeError(msg)
+
+
+def _admits_naive(annotation: Any) -> bool:
+    if annotation is datetime:
+        return True
+    return any(_admits_naive(arg) for arg in get_args(annotation))
 
 
 class LedgerEvent(Frozen):

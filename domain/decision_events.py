@@ -6,8 +6,9 @@ re-run later from the history alone.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
+
+from pydantic import AwareDatetime
 
 from domain.patient_events import PatientEvent
 from domain.patient_state import (
@@ -40,7 +41,7 @@ class AuthorizationIssued(Decision):
     days_supply: int
     refills: int
     channel: Channel
-    expires_at: datetime
+    expires_at: AwareDatetime
     initial: bool
 
     def fold(self, state: PatientState) -> PatientState:

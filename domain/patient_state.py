@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from uuid import UUID
+
+from pydantic import AwareDatetime
 
 from domain.base import Frozen
 from domain.chain import GENESIS
@@ -24,7 +26,7 @@ class Enrollment(Frozen):
     """One enrollment of the patient (re-enrollment after E6 starts a new one)."""
 
     number: int
-    enrolled_at: datetime
+    enrolled_at: AwareDatetime
     prescriber_id: str
     risk_category: RiskCategory
     """The category derived from the form when it was accepted."""
@@ -33,16 +35,16 @@ class Enrollment(Frozen):
 class PregnancyTest(Frozen):
     """A recorded pregnancy test (T1-T3, T6-T8)."""
 
-    collected_at: datetime
+    collected_at: AwareDatetime
     result: PregnancyTestResult
     sensitivity_miu_per_ml: float
-    recorded_at: datetime
+    recorded_at: AwareDatetime
 
 
 class Survey(Frozen):
     """A patient survey (S2, S3), belonging to one enrollment."""
 
-    completed_at: datetime
+    completed_at: AwareDatetime
     compliant: bool
     enrollment: int
 
@@ -69,8 +71,8 @@ class Authorization(Frozen):
 
     number: str
     prescriber_id: str
-    issued_at: datetime
-    expires_at: datetime
+    issued_at: AwareDatetime
+    expires_at: AwareDatetime
     risk_category: RiskCategory
     days_supply: int
     initial: bool
@@ -92,7 +94,7 @@ class Confirmation(Frozen):
     number: str
     authorization_number: str
     pharmacy_id: str
-    confirmed_at: datetime
+    confirmed_at: AwareDatetime
     days_supply: int
     status: ConfirmationStatus = ConfirmationStatus.OPEN
 
@@ -102,7 +104,7 @@ class Dispense(Frozen):
 
     confirmation_number: str
     pharmacy_id: str
-    dispensed_at: datetime
+    dispensed_at: AwareDatetime
     capsules: int
     enrollment: int
     medication_guide_provided: bool
@@ -115,7 +117,7 @@ class PregnancyReport(Frozen):
     suspected_on: date
     reported_to_medwatch: bool
     reported_to_rems: bool
-    recorded_at: datetime
+    recorded_at: AwareDatetime
     resolution: PregnancyResolution | None = None
     resolved_on: date | None = None
 
@@ -135,7 +137,7 @@ class PatientState(Frozen):
     """Hash of the latest event (the chain continues from it)."""
     enrollments: tuple[Enrollment, ...] = ()
     facts: ReproductiveFacts | None = None
-    frp_since: datetime | None = None
+    frp_since: AwareDatetime | None = None
     """When the patient last became a female of reproductive potential by a recorded fact
     (enrollment or an R3 change); prescriptions are initial until a dispense after it."""
     counseling_topics: frozenset[CounselingTopic] = frozenset()
@@ -146,13 +148,13 @@ class PatientState(Frozen):
     confirmations: tuple[Confirmation, ...] = ()
     dispenses: tuple[Dispense, ...] = ()
     pregnancy_reports: tuple[PregnancyReport, ...] = ()
-    positive_test_open_since: datetime | None = None
+    positive_test_open_since: AwareDatetime | None = None
     """Set by a positive test; cleared only by resolving the pregnancy (T7)."""
-    abnormalities: tuple[datetime, ...] = ()
+    abnormalities: tuple[AwareDatetime, ...] = ()
     """Recording instants of menstrual abnormalities (T8)."""
     discontinued_on: date | None = None
-    cbcs: tuple[datetime, ...] = ()
-    capsule_returns: tuple[tuple[int, CapsuleReturnPlace, datetime], ...] = ()
+    cbcs: tuple[AwareDatetime, ...] = ()
+    capsule_returns: tuple[tuple[int, CapsuleReturnPlace, AwareDatetime], ...] = ()
 
     @property
     def enrollment(self) -> Enrollment:

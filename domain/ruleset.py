@@ -27,12 +27,22 @@ class RuleSet(Frozen):
     """T2: the second test is within this many hours before the prescription."""
     t6_days: int = 7
     """T6: the last negative test is at most this many days old."""
+    t4_weekly_weeks: int = 4
+    """T4: tests are weekly during this many first weeks of use."""
+    t4_interval_days: int = 7
+    """T4: ... one every this many days."""
+    t5_interval_days: int = 28
+    """T5: after the first weeks, one every this many days (4 weeks) ..."""
+    t5_irregular_interval_days: int = 14
+    """T5: ... or every this many days (2 weeks) with irregular menses."""
     min_sensitivity_miu_per_ml: float = 50.0
     """T3: a test counts only if its detection threshold is at most this (mIU/mL)."""
     a2_frp_days: int = 7
     """A2: an FRP authorization is valid this many days from the date of the last test."""
     a2_other_days: int = 30
     """A2: other authorizations are valid this many days from issue."""
+    a2_expiry_notice_days: int = 2
+    """A2 (work queue): an open authorization is listed this many days before it expires."""
     max_days_supply: int = 28
     """A3: the largest supply one prescription may carry."""
     max_refills: int = 0
@@ -47,6 +57,12 @@ class RuleSet(Frozen):
     """E6: the enrollment lapses this many months after the last dispense or enrollment."""
     adult_age: int = 18
     """R2: a child is under this age."""
+    m1_weekly_weeks: int = 8
+    """M1 (del 5q MDS): a complete blood count weekly during this many first weeks of therapy ..."""
+    m1_weekly_interval_days: int = 7
+    """M1: ... one every this many days ..."""
+    m1_monthly_interval_months: int = 1
+    """M1: ... then at least one every this many calendar months."""
     natural_menopause_months: int = 24
     """R1: natural menopause counts from this many consecutive months."""
     system_clock_tolerance_seconds: int = 300

@@ -21,9 +21,6 @@ from domain.rules.pregnancy_tests import last_sensitive_negative
 from domain.rules.surveys import latest_survey
 from domain.values import DEL_5Q_MDS_ICD10, Menstruation, RiskCategory
 
-FIRST_WEEKS_OF_WEEKLY_TESTS = 4
-FIRST_WEEKS_OF_WEEKLY_CBC = 8
-
 
 def therapy_started_on(patient: PatientState, at: DecisionTime) -> date | None:
     """The first dispense of the current enrollment (therapy start)."""
@@ -40,10 +37,13 @@ def next_pregnancy_test(patient: PatientState, at: DecisionTime) -> date | None:
     if started is None or last is None:
         return at.day
     last_day = day_of(last.collected_at, at.tz)
-    if last_day < add_days(started, 7 * FIRST_WEEKS_OF_WEEKLY_TESTS):
-        return add_days(last_day, 7)
+    rules = at.ruleset
+    if last_day < add_days(started, 7 * rules.t4_weekly_weeks):
+        return add_days(last_day, rules.t4_interval_days)
     irregular = patient.facts is not None and patient.facts.menstruation is Menstruation.IRREGULAR
-    return add_days(last_day, 14 if irregular else 28)
+    return add_days(
+        last_day, rules.t5_irregular_interval_days if irregular else rules.t5_interval_days
+    )
 
 
 def next_survey(patient: PatientState, at: DecisionTime) -> date | None:
@@ -67,9 +67,10 @@ def next_cbc(patient: PatientState, at: DecisionTime) -> date | None:
         return None
     cbcs = [day_of(c, at.tz) for c in patient.cbcs if c <= at.now]
     last = max(cbcs, default=started)
-    if last < add_days(started, 7 * FIRST_WEEKS_OF_WEEKLY_CBC):
-        return add_days(last, 7)
-    return add_months(last, 1)
+    rules = at.ruleset
+    if last < add_days(started, 7 * rules.m1_weekly_weeks):
+        return add_days(last, rules.m1_weekly_interval_days)
+    return add_months(last, rules.m1_monthly_interval_months)
 
 
 def open_authorization_expiry(patient: PatientState) -> str | None:
@@ -139,7 +140,7 @@ def due_items(patient: PatientState, at: DecisionTime) -> list[DueItem]:
             items += _item("X1", "return unused capsules after the last dose", discontinued, on)
     for authorization in _undispensed(patient):
         expiry = day_of(authorization.expires_at, at.tz)
-        if expiry <= add_days(on, 2):
+        if expiry <= add_days(on, at.ruleset.a2_expiry_notice_days):
             items += _item(
                 "A2",
                 f"authorization {authorization.number} expires "
@@ -155,7 +156,7 @@ def due_items(patient: PatientState, at: DecisionTime) -> list[DueItem]:
         return items
     started = therapy_started_on(patient, at)
     assert started is not None
-    weekly = on < add_days(started, 7 * FIRST_WEEKS_OF_WEEKLY_TESTS)
+    weekly = on < add_days(started, 7 * at.ruleset.t4_weekly_weeks)
     items += _item("T4" if weekly else "T5", "pregnancy test", next_pregnancy_test(patient, at), on)
     items += _item("S3", "patient survey", next_survey(patient, at), on)
     items += _item("M1", "complete blood count", next_cbc(patient, at), on)

@@ -17,6 +17,7 @@ with warnings.catch_warnings():
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 __all__ = [
+    "DELIVERY_TIMEOUT_MS",
     "KafkaError",
     "create_topics",
     "idempotent_producer",
@@ -25,6 +26,9 @@ __all__ = [
 ]
 
 SUMMARY_INTERVAL_S = 30.0
+DELIVERY_TIMEOUT_MS = 15_000
+"""How long the relay's producer keeps a message before failing it (the relay then makes a new
+producer and sends the batch again)."""
 
 
 class ClientWarningSummary(logging.Handler):
@@ -95,7 +99,7 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
         # (which re-sends the unacknowledged batch) rather than waited on silently.
         "max_block_ms": 5_000,
         "request_timeout_ms": 5_000,
-        "delivery_timeout_ms": 15_000,
+        "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
         "reconnect_backoff_ms": 100,
         "reconnect_backoff_max_ms": 1_000,
         "client_id": "rems-relay",

@@ -36,7 +36,9 @@ class RowCipher:
         return SEALED_PREFIX + base64.b64encode(sealed).decode("ascii")
 
     def open(self, stored: str) -> str:
-        """The text of a sealed value."""
+        """The text of a stored value: opened when sealed, as stored when written before."""
+        if not stored.startswith(SEALED_PREFIX):
+            return stored
         try:
             return self._cipher.decrypt(base64.b64decode(stored[len(SEALED_PREFIX) :])).decode()
         except ValueError as error:
@@ -44,16 +46,22 @@ class RowCipher:
             raise RowCipherError(msg) from None
 
 
-def open_row(stored: str, cipher: RowCipher | None) -> str:
-    """A stored column's text: opened when sealed (which needs the cipher), else as stored."""
-    if not stored.startswith(SEALED_PREFIX):
+class PlainRows:
+    """The sealer of a ledger without an encryption key: stores text as it is and refuses a
+    sealed row (a read model written under a key) rather than serving garbage."""
+
+    def seal(self, text: str) -> str:
+        """The text, unchanged."""
+        return text
+
+    def open(self, stored: str) -> str:
+        """The stored text; a sealed one is an error."""
+        if stored.startswith(SEALED_PREFIX):
+            msg = "a read-model row is encrypted; set REMS_ENCRYPTION_KEY_FILE to read it"
+            raise RowCipherError(msg)
         return stored
-    if cipher is None:
-        msg = "a read-model row is encrypted; set REMS_ENCRYPTION_KEY_FILE to read it"
-        raise RowCipherError(msg)
-    return cipher.open(stored)
 
 
-def seal_row(text: str, cipher: RowCipher | None) -> str:
-    """The column text to store: sealed with a cipher, as given without."""
-    return cipher.seal(text) if cipher is not None else text
+def row_sealer(cipher_key: str | None) -> RowCipher | PlainRows:
+    """The read models' sealer for an encryption key (None: `PlainRows`)."""
+    return RowCipher(cipher_key) if cipher_key else PlainRows()

@@ -2,7 +2,9 @@
 
 Events are frozen pydantic models; their state is stored as orjson bytes. `class_version` is
 written when above 1, and a stored event of an older version is upcast on read by the class's
-`upcast_vN_vM(state)` static methods, one step at a time (the eventsourcing convention).
+`upcast_vN_vM(state)` static methods, one step at a time (the eventsourcing convention). Every
+event is written with `"chain": 2`, the hash scheme it was hashed under (AUDIT-FORMAT.md §1);
+the member is the store's, not the event's, and is dropped on read.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
+
+from domain.chain import CHAIN_MEMBER, CHAIN_VERSION
 
 
 class OrjsonTranscoder(Transcoder):
@@ -39,6 +43,7 @@ class PydanticMapper(Mapper[UUID]):
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
+        state[CHAIN_MEMBER] = CHAIN_VERSION
         stored = self.transcoder.encode(state)
         if self.compressor:
             stored = self.compressor.compress(stored)
@@ -68,6 +73,7 @@ class PydanticMapper(Mapper[UUID]):
             raise MapperDeserialisationError(msg) from error
         cls = resolve_topic(stored_event.topic)
         version = state.pop("class_version", 1)
+        state.pop(CHAIN_MEMBER, None)
         while version < getattr(cls, "class_version", 1):
             getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
             version += 1

@@ -11,28 +11,15 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 
 from infra.settings import SettingsError, create_private_file
+from projections.view import Cursor
 
-
-class Cursor(Protocol):
-    """What a projection may do inside a transaction."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; return the number of rows it changed."""
-        ...
-
-    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        """Run a query; return its first row."""
-        ...
-
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a query; return every row."""
-        ...
+__all__ = ["Cursor", "ViewDatabase"]
 
 
 class _SqliteCursor:

@@ -2,7 +2,7 @@
 
 Rows hold the same frozen states the aggregates fold to (as JSON), so the eligibility answer is
 the rule engine run on a row, not a replay of the aggregate; `rems due` reads the same rows.
-A patient's row holds no name, address or phone (the state has none); with a row cipher the
+A patient's row holds no name, address or phone (the state has none); with a row sealer the
 state (birth date, diagnosis, facts) is stored encrypted.
 """
 
@@ -12,15 +12,14 @@ from domain.base import LedgerEvent
 from domain.participants import ParticipantEvent, ParticipantState
 from domain.patient_events import PatientEvent
 from domain.patient_state import PatientState
-from infra.row_cipher import RowCipher, open_row, seal_row
-from infra.views import Cursor
+from projections.view import Cursor, RowSealer
 
 
 class EligibilityProjection:
     """Tables `eligibility_patients` and `eligibility_participants`."""
 
-    def __init__(self, cipher: RowCipher | None = None) -> None:
-        self.cipher = cipher
+    def __init__(self, sealer: RowSealer | None = None) -> None:
+        self.sealer = sealer
         """Seals each patient's state (None: stored as JSON text)."""
 
     def create_tables(self, cursor: Cursor) -> None:
@@ -46,12 +45,13 @@ class EligibilityProjection:
             row = cursor.fetchone(
                 "SELECT state FROM eligibility_patients WHERE aggregate_id = ?", (key,)
             )
-            patient = _patient(row[0], self.cipher) if row else None
+            patient = _patient(row[0], self.sealer) if row else None
             folded = event.apply(patient)
+            state = folded.model_dump_json()
             cursor.execute(
                 "INSERT INTO eligibility_patients (aggregate_id, patient_id, state) "
                 "VALUES (?, ?, ?) ON CONFLICT (aggregate_id) DO UPDATE SET state = excluded.state",
-                (key, folded.patient_id, seal_row(folded.model_dump_json(), self.cipher)),
+                (key, folded.patient_id, self.sealer.seal(state) if self.sealer else state),
             )
         elif isinstance(event, ParticipantEvent):
             row = cursor.fetchone(
@@ -65,18 +65,18 @@ class EligibilityProjection:
             )
 
 
-def _patient(stored: str, cipher: RowCipher | None) -> PatientState:
-    return PatientState.model_validate_json(open_row(stored, cipher))
+def _patient(stored: str, sealer: RowSealer | None) -> PatientState:
+    return PatientState.model_validate_json(sealer.open(stored) if sealer else stored)
 
 
 def load_patient(
-    cursor: Cursor, patient_id: str, cipher: RowCipher | None = None
+    cursor: Cursor, patient_id: str, sealer: RowSealer | None = None
 ) -> PatientState | None:
-    """A patient's row (opened with the cipher when it is sealed)."""
+    """A patient's row (opened by the sealer when rows are sealed)."""
     row = cursor.fetchone(
         "SELECT state FROM eligibility_patients WHERE patient_id = ?", (patient_id,)
     )
-    return _patient(row[0], cipher) if row else None
+    return _patient(row[0], sealer) if row else None
 
 
 def load_participant(cursor: Cursor, aggregate_id: str) -> ParticipantState | None:
@@ -87,7 +87,7 @@ def load_participant(cursor: Cursor, aggregate_id: str) -> ParticipantState | No
     return ParticipantState.model_validate_json(row[0]) if row else None
 
 
-def all_patients(cursor: Cursor, cipher: RowCipher | None = None) -> list[PatientState]:
+def all_patients(cursor: Cursor, sealer: RowSealer | None = None) -> list[PatientState]:
     """Every patient row, by program ID."""
     rows = cursor.fetchall("SELECT state FROM eligibility_patients ORDER BY patient_id")
-    return [_patient(r[0], cipher) for r in rows]
+    return [_patient(r[0], sealer) for r in rows]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.decision_events import AuthorizationDenied, AuthorizationIssued
-from infra.views import Cursor
+from projections.view import Cursor
 
 ANY_RULE = ""
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from domain.base import LedgerEvent
-from infra.views import Cursor, ViewDatabase
+from projections.view import Cursor, ViewStore
 
 TRACKING_NAME = "views"
 
@@ -42,7 +42,7 @@ class ProjectionRunner:
 
     def __init__(
         self,
-        database: ViewDatabase,
+        database: ViewStore,
         projections: Sequence[Projection],
         read: Reader,
         decode: Decoder,

@@ -27,11 +27,8 @@ from domain.patient_state import (
 from domain.reasons import Reason
 from domain.registry import NumberClaimed, aggregate_id
 from domain.rules.authorization import AuthorizationRequest, decide_authorization
-from domain.rules.dispensing import (
-    confirmation_reasons,
-    dispense_reasons,
-    foreign_authorization_reasons,
-)
+from domain.rules.confirmation import ConfirmationRequest, decide_confirmation
+from domain.rules.dispensing import decide_dispense
 
 
 def _claim(unit: Unit, kind: str, number: str, patient_id: str) -> None:
@@ -63,7 +60,7 @@ def request_authorization(unit: Unit, cmd: RequestAuthorization) -> Outcome:
     decision = decide_authorization(patient, request, prescriber, unit.at)
     terms: dict[str, Any] = {
         "ruleset_version": unit.at.ruleset.version,
-        "inputs": decision.inputs,
+        "inputs": decision.inputs.recorded(),
         "prescriber_id": cmd.prescriber_id,
         "daily_dose_mg": cmd.daily_dose_mg,
         "days_supply": cmd.days_supply,
@@ -71,7 +68,7 @@ def request_authorization(unit: Unit, cmd: RequestAuthorization) -> Outcome:
         "channel": cmd.channel,
         "risk_category": decision.risk_category,
     }
-    if not decision.issued or decision.expires_at is None:
+    if not decision.issued or decision.expires_at is None:  # the second test narrows the type
         unit.record_on_patient(AuthorizationDenied, patient, reasons=decision.reasons, **terms)
         return Outcome(error=_denied("Authorization", decision.reasons))
     number = new_number(AUTHORIZATION_PREFIX)
@@ -102,51 +99,39 @@ def request_dispense_confirmation(unit: Unit, cmd: RequestDispenseConfirmation) 
     patient = unit.enrolled_patient(cmd.patient_id)
     claim = unit.claim("authorization", cmd.authorization_number)
     pharmacy = unit.pharmacy(cmd.pharmacy_id)
-    authorization = patient.authorization(cmd.authorization_number)
+    authorization = (
+        patient.authorization(cmd.authorization_number)
+        if claim.patient_id == cmd.patient_id
+        else None
+    )
+    prescriber = unit.prescriber(authorization.prescriber_id) if authorization else None
+    request = ConfirmationRequest(
+        pharmacy_id=cmd.pharmacy_id,
+        authorization_number=cmd.authorization_number,
+        days_supply=cmd.days_supply,
+    )
+    decision = decide_confirmation(patient, request, authorization, pharmacy, prescriber, unit.at)
     common: dict[str, Any] = {
         "ruleset_version": unit.at.ruleset.version,
+        "inputs": decision.inputs.recorded(),
         "pharmacy_id": cmd.pharmacy_id,
         "authorization_number": cmd.authorization_number,
     }
-    inputs: dict[str, Any] = {
-        "patient_version": patient.version,
-        "pharmacy_version": pharmacy.version if pharmacy else None,
-        "days_supply": cmd.days_supply,
-        "timezone": unit.at.tz.key,
-    }
-    if authorization is None or claim.patient_id != cmd.patient_id:
-        reasons = foreign_authorization_reasons(
-            patient, cmd.authorization_number, pharmacy, cmd.pharmacy_id, unit.at
-        )
-    else:
-        prescriber = unit.prescriber(authorization.prescriber_id)
-        inputs["prescriber_version"] = prescriber.version if prescriber else None
-        reasons = confirmation_reasons(
-            patient,
-            authorization,
-            pharmacy,
-            cmd.pharmacy_id,
-            prescriber,
-            cmd.days_supply,
-            unit.at,
-        )
-    if reasons or authorization is None:
+    if not decision.confirmed or authorization is None:  # the second test narrows the type
         unit.record_on_patient(
             DispenseDenied,
             patient,
             stage="confirmation",
-            inputs=inputs,
-            reasons=tuple(reasons),
+            reasons=decision.reasons,
             **common,
         )
-        return Outcome(error=_denied("Dispense confirmation", reasons))
+        return Outcome(error=_denied("Dispense confirmation", decision.reasons))
     number = new_number(CONFIRMATION_PREFIX)
     unit.record_on_patient(
         DispenseConfirmed,
         patient,
         confirmation_number=number,
         days_supply=cmd.days_supply,
-        inputs=inputs,
         **common,
     )
     _claim(unit, "confirmation", number, cmd.patient_id)
@@ -178,25 +163,21 @@ def record_dispense(unit: Unit, cmd: RecordDispense) -> Outcome:
             msg, original=_dispense_result(claim.patient_id, authorization.number, dispense)
         )
     pharmacy = unit.pharmacy(cmd.pharmacy_id)
+    decision = decide_dispense(
+        patient, confirmation, authorization, pharmacy, cmd.pharmacy_id, unit.at
+    )
     common: dict[str, Any] = {
         "ruleset_version": unit.at.ruleset.version,
-        "inputs": {
-            "patient_version": patient.version,
-            "pharmacy_version": pharmacy.version if pharmacy else None,
-            "timezone": unit.at.tz.key,
-        },
+        "inputs": decision.inputs.recorded(),
         "pharmacy_id": cmd.pharmacy_id,
         "confirmation_number": cmd.confirmation_number,
         "authorization_number": authorization.number,
     }
-    reasons = dispense_reasons(
-        patient, confirmation, authorization, pharmacy, cmd.pharmacy_id, unit.at
-    )
-    if reasons:
+    if not decision.recorded:
         unit.record_on_patient(
-            DispenseDenied, patient, stage="dispense", reasons=tuple(reasons), **common
+            DispenseDenied, patient, stage="dispense", reasons=decision.reasons, **common
         )
-        return Outcome(error=_denied("Dispense", reasons))
+        return Outcome(error=_denied("Dispense", decision.reasons))
     event = unit.record_on_patient(
         DispenseRecorded,
         patient,

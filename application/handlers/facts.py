@@ -101,7 +101,10 @@ def record_pregnancy_test(unit: Unit, cmd: RecordPregnancyTest) -> Outcome:
     counts = is_sensitive(event.apply(patient).tests[-1], unit.at.ruleset)
     payload: dict[str, object] = {"patient_id": cmd.patient_id, "counts": counts}
     if not counts:
-        payload["note"] = "T3: less sensitive than 50 mIU/mL; recorded, but it does not count."
+        threshold = f"{unit.at.ruleset.min_sensitivity_miu_per_ml:g}"
+        payload["note"] = (
+            f"T3: less sensitive than {threshold} mIU/mL; recorded, but it does not count."
+        )
     if cmd.result is PregnancyTestResult.POSITIVE:
         payload["note"] = (
             "T7: therapy is stopped; report the suspected exposure to FDA MedWatch and to the "

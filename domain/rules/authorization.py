@@ -8,7 +8,8 @@ S2 apply to initial prescriptions, S3 to subsequent ones, T6 to both.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+
+from pydantic import AwareDatetime
 
 from domain.base import Frozen
 from domain.calendar import add_days, day_of, end_of_day
@@ -18,6 +19,7 @@ from domain.patient_state import PatientState
 from domain.reasons import Reason, merge
 from domain.rules.context import DecisionTime
 from domain.rules.contraception import contraception_reasons
+from domain.rules.inputs import AuthorizationInputs
 from domain.rules.lapse import e6_reasons
 from domain.rules.participants import prescriber_reasons
 from domain.rules.pregnancy_tests import (
@@ -48,13 +50,13 @@ class AuthorizationOutcome(Frozen):
     reasons: tuple[Reason, ...]
     risk_category: RiskCategory
     initial: bool
-    expires_at: datetime | None
-    inputs: dict[str, Any]
+    expires_at: AwareDatetime | None
+    inputs: AuthorizationInputs
 
     @property
     def issued(self) -> bool:
-        """Every block rule holds."""
-        return not self.reasons
+        """Every block rule holds (and so the A2 expiry is known)."""
+        return not self.reasons and self.expires_at is not None
 
 
 def is_initial(patient: PatientState, category: RiskCategory, at: DecisionTime) -> bool:
@@ -124,19 +126,17 @@ def decide_authorization(
     last_test = last_sensitive_negative(patient, at) if category.is_frp else None
     expires_at = _expiry(category, last_test.collected_at if last_test else None, at)
     survey = latest_survey(patient, at)
-    inputs: dict[str, Any] = {
-        "patient_version": patient.version,
-        "prescriber_version": prescriber.version if prescriber else None,
-        "last_negative_test_collected_at": last_test.collected_at.isoformat()
-        if last_test
-        else None,
-        "latest_survey_completed_at": survey.completed_at.isoformat() if survey else None,
-        "contraception_started_on": patient.contraception.started_on.isoformat()
+    inputs = AuthorizationInputs(
+        patient_version=patient.version,
+        prescriber_version=prescriber.version if prescriber else None,
+        last_negative_test_collected_at=last_test.collected_at if last_test else None,
+        latest_survey_completed_at=survey.completed_at if survey else None,
+        contraception_started_on=patient.contraception.started_on
         if patient.contraception
         else None,
-        "initial": initial,
-        "timezone": at.tz.key,
-    }
+        initial=initial,
+        timezone=at.tz.key,
+    )
     return AuthorizationOutcome(
         reasons=tuple(merge(reasons)),
         risk_category=category,
@@ -147,7 +147,7 @@ def decide_authorization(
 
 
 def _expiry(
-    category: RiskCategory, last_test_at: datetime | None, at: DecisionTime
+    category: RiskCategory, last_test_at: AwareDatetime | None, at: DecisionTime
 ) -> datetime | None:
     """A2: FRP through the 7th day after the last test; others through the 30th after issue."""
     if category.is_frp:

@@ -4,43 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from application.commands import COMMANDS
-from entrypoints.http.app import (
-    MAX_BODY_BYTES,
-    ApiState,
-    caller,
-    error_body,
-    json_object,
-    result_response,
-)
+from entrypoints.http.dependencies import MAX_BODY_BYTES, api_state, caller, json_object
 from entrypoints.http.policy import check_command
+from entrypoints.http.responses import error_body, error_response, result_response, status_of
 
 
 def _invalid(message: str, field: str) -> JSONResponse:
     body = error_body("invalid", message)
     body["error"]["field"] = field
-    return JSONResponse(body, status_code=422)
+    return JSONResponse(body, status_code=status_of("invalid"))
 
 
 async def _run_command(request: Request, name: str) -> JSONResponse:
-    state: ApiState = request.app.state.api
+    state = api_state(request)
     principal = await run_in_threadpool(caller, request)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
-        return JSONResponse(
-            error_body("unsupported_media_type", "Send the command as application/json."),
-            status_code=415,
-        )
+        return error_response("unsupported_media_type", "Send the command as application/json.")
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        return JSONResponse(
-            error_body("too_large", f"The body is limited to {MAX_BODY_BYTES} bytes."),
-            status_code=413,
-        )
+        return error_response("too_large", f"The body is limited to {MAX_BODY_BYTES} bytes.")
     body = json_object(raw)
     if body is None:
         return _invalid("The body must be a JSON object with the command's fields.", "body")
@@ -56,23 +44,23 @@ async def _run_command(request: Request, name: str) -> JSONResponse:
     return result_response(result)
 
 
-def add_command_routes(app: FastAPI) -> None:
-    """One POST route per command."""
-    for name in COMMANDS:
-        app.add_api_route(
-            f"/v1/commands/{name}",
-            _endpoint_for(name),
-            methods=["POST"],
-            name=name,
-            summary=name.replace("_", " ").capitalize(),
-            tags=["commands"],
-            response_model=None,
-        )
-
-
 def _endpoint_for(name: str) -> Any:
     async def endpoint(request: Request) -> JSONResponse:
         return await _run_command(request, name)
 
     endpoint.__name__ = name
     return endpoint
+
+
+router = APIRouter()
+"""One POST route per command."""
+for _name in COMMANDS:
+    router.add_api_route(
+        f"/v1/commands/{_name}",
+        _endpoint_for(_name),
+        methods=["POST"],
+        name=_name,
+        summary=_name.replace("_", " ").capitalize(),
+        tags=["commands"],
+        response_model=None,
+    )

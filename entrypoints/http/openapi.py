@@ -43,7 +43,6 @@ ERROR = {
     },
     "additionalProperties": True,
 }
-RESULT_REF = {"$ref": "#/components/schemas/Result"}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERRORS = {
     "401": "No valid token",

@@ -45,7 +45,7 @@ def decide(ledger: Ledger, body: dict[str, Any]) -> tuple[Unit, Command, dict[st
     command = COMMANDS[body["command"]].model_validate_json(orjson.dumps(body))
     assert command.at is not None
     at = DecisionTime(now=command.at, tz=TZ, ruleset=ruleset_in_force(day_of(command.at, TZ)))
-    unit = Unit(ledger=ledger, at=at, actor="test", command_id=command.command_id)
+    unit = Unit(aggregates=ledger, at=at, actor="test", command_id=command.command_id)
     outcome = HANDLERS[command.command](unit, command)
     result = outcome.error.to_result() if outcome.error else {"ok": True, **outcome.payload}
     return unit, command, result

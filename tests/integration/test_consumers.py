@@ -31,7 +31,6 @@ from application.ledger import Ledger
 from consumers.envelope import Envelope
 from consumers.safety import SAFETY_TOPICS, CaseKind, SafetyCases, SafetyConsumer
 from consumers.subscriber import DataError, Subscriber
-from domain.registry import aggregate_id
 from entrypoints.cli.kafka import build_relay
 from infra.kafka_clients import create_topics, idempotent_producer, manual_commit_consumer
 from infra.views import Cursor, ViewDatabase
@@ -385,7 +384,7 @@ def test_safety_consumer_opens_a_case_for_a_positive_test_and_flags_missing_repo
         with store.transaction() as cursor:
             (case,) = consumer.cases(cursor)
         assert case.kind is CaseKind.POSITIVE_TEST
-        assert case.patient == str(aggregate_id("patient", "PAT1"))
+        assert case.patient == relay.pseudonyms.of_patient("PAT1")  # the keyed pseudonym
         assert (case.prescriber_id, case.last_dispense_at) == ("DR1", dispensed_at)
         assert (case.event_date, case.recorded_at) == (tested_at.date(), tested_at)
         assert (case.reported_to_medwatch, case.reported_to_rems) == (False, False)

@@ -21,7 +21,7 @@ import pytest
 from application.ledger import Ledger
 from application.views import Views
 from audit.verify import verify
-from infra.row_cipher import RowCipher, RowCipherError
+from infra.row_cipher import PlainRows, RowCipher, RowCipherError
 from infra.secrets import (
     SecretFileError,
     create_encryption_key_file,
@@ -162,7 +162,7 @@ def test_read_model_rows_cannot_be_read_without_the_key(
     database = ViewDatabase(ledger.settings.database_url)
     try:
         with database.transaction() as cursor, pytest.raises(RowCipherError):
-            all_patients(cursor, None)
+            all_patients(cursor, PlainRows())
         with database.transaction() as cursor:
             rows = all_patients(cursor, RowCipher(read_encryption_key(program_key)))
     finally:

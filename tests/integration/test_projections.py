@@ -27,6 +27,7 @@ from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection, all_patients, load_patient
 from projections.report import ReportProjection
 from projections.runner import ProjectionRunner
+from projections.view import ViewStore
 from simulation.demo import run_demo
 from tests.conftest import make_ledger
 from tests.program import Program
@@ -71,7 +72,7 @@ def stored_count(ledger: Ledger) -> int:
     return ledger.recorder.max_notification_id() or 0
 
 
-def rows(database: ViewDatabase) -> dict[str, list[tuple[Any, ...]]]:
+def rows(database: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every view table and the tracking table, in a stable order."""
     with database.transaction() as cursor:
         return {

@@ -1,0 +1,85 @@
+"""What the API's routes depend on: the shared state, the caller, the body limit.
+
+Routes take these through FastAPI's `Depends` (or read `request.app.state.api`); nothing here
+imports a route module, so every router can be included at import time.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+
+from application.ledger import Ledger
+from application.views import Views
+from entrypoints.http.tokens import Principal, TokenStore
+from infra.views import ViewDatabase
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class ApiState:
+    """What every request shares: the ledger, the token store, and the write lock."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.database = ViewDatabase(ledger.settings.database_url)
+        self.tokens = TokenStore(self.database)
+        self.views = Views(ledger)
+        """The read models, one connection shared by every request (transactions take turns)."""
+        self.write_lock = threading.Lock()
+
+    def execute(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """Apply a command as the principal (one at a time in this process: commands are
+        short, and other processes are kept apart by optimistic concurrency)."""
+        with self.write_lock:
+            return self.ledger.execute(body, actor=principal.actor)
+
+    def close(self) -> None:
+        """Release the ledger and the database connections."""
+        self.views.close()
+        self.database.close()
+        self.ledger.close()
+
+
+def api_state(request: Request) -> ApiState:
+    """The state the application was created with."""
+    state: ApiState = request.app.state.api
+    return state
+
+
+def principal_of(request: Request) -> Principal | None:
+    """The caller, from `Authorization: Bearer TOKEN` or the web page's cookie."""
+    header = request.headers.get("authorization", "")
+    token = header[len("bearer ") :].strip() if header.lower().startswith("bearer ") else ""
+    token = token or request.cookies.get("rems_token", "")
+    return api_state(request).tokens.authenticate(token) if token else None
+
+
+class Unauthenticated(Exception):
+    """No valid token (answered 401 with `WWW-Authenticate: Bearer`)."""
+
+
+def caller(request: Request) -> Principal:
+    """The authenticated principal; raises Unauthenticated otherwise."""
+    principal = principal_of(request)
+    if principal is None:
+        raise Unauthenticated
+    return principal
+
+
+Caller = Annotated[Principal, Depends(caller)]
+"""A route parameter: the authenticated caller."""
+State = Annotated[ApiState, Depends(api_state)]
+"""A route parameter: the shared state."""
+
+
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
