@@ -111,21 +111,30 @@ class Relay:
         """The last acknowledged position this relay read or wrote (for its log lines)."""
         self.producers_made = 1
         """How many producers this relay has made (1 + one per failed batch)."""
+        self._stale = False
         self.stop = threading.Event()
         """Set to stop: a wait for acknowledgements gives up with `RelayStopped`."""
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the current producer."""
-        self.publisher.close(timeout=timeout)
+        if not self._stale:
+            self.publisher.close(timeout=timeout)
 
     def renew_publisher(self) -> None:
-        """Replace the producer after a failed batch (its state may be beyond recovery)."""
+        """Drop the producer after a failed batch (its state may be beyond recovery); the next
+        batch makes a new one (which fails, and is retried, while the broker is away)."""
+        self._stale = True
         try:
             self.publisher.close(timeout=0)
         except Exception as error:  # a broken producer may fail to close; it is dropped anyway
             log.info("relay: closing the failed producer: %s: %s", type(error).__name__, error)
-        self.publisher = self._new_publisher()
-        self.producers_made += 1
+
+    def _fresh_publisher(self) -> Publisher:
+        if self._stale:
+            self.publisher = self._new_publisher()
+            self._stale = False
+            self.producers_made += 1
+        return self.publisher
 
     def publish_batch(self) -> int:
         """Publish the next batch and move the position once all is acknowledged."""
@@ -134,6 +143,7 @@ class Relay:
         rows = self._read(start + 1, self.batch_size)
         if not rows:
             return 0
+        publisher = self._fresh_publisher()
         futures = []
         for row in rows:
             event = self._decode(row)
@@ -142,7 +152,7 @@ class Relay:
                 continue
             message = envelope(event, row.id, self.pseudonyms)
             futures.append(
-                self.publisher.send(
+                publisher.send(
                     topic,
                     value=message.model_dump_json().encode(),
                     key=message.aggregate_id.encode(),

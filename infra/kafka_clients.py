@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+    from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 __all__ = [
     "DELIVERY_TIMEOUT_MS",
@@ -85,6 +85,26 @@ def summarise_client_warnings(interval_s: float = SUMMARY_INTERVAL_S) -> ClientW
     return summary
 
 
+class ClosingProducer(KafkaProducer):  # type: ignore[misc]  # kafka-python is untyped
+    """A `KafkaProducer` whose `close(timeout)` always closes.
+
+    kafka-python 3.0's `close` flushes first and raises `KafkaTimeoutError` when messages are
+    still pending, before it would force its sender thread closed, so a relay stalled on a
+    dead broker could not be stopped (and the producer's finaliser raised again). Here the
+    pending messages are abandoned (their position was never recorded: they are sent again)."""
+
+    def close(self, timeout: float | None = None, null_logger: bool = False) -> None:
+        """Close within `timeout`, abandoning what is still unacknowledged."""
+        try:
+            super().close(timeout=timeout, null_logger=null_logger)
+        except KafkaTimeoutError:
+            sender = getattr(self, "_sender", None)
+            if sender is not None:
+                sender.force_close()
+                sender.join(1.0)
+            self._closed = True
+
+
 def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
     """A producer that never duplicates or reorders on retry: idempotence, acks from all
     in-sync replicas, bounded in-flight requests."""
@@ -100,12 +120,14 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
         "max_block_ms": 5_000,
         "request_timeout_ms": 5_000,
         "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
+        # A new producer made while the broker is away gives up soon (the relay retries it).
+        "bootstrap_timeout_ms": 5_000,
         "reconnect_backoff_ms": 100,
         "reconnect_backoff_max_ms": 1_000,
         "client_id": "rems-relay",
     }
     settings.update(overrides)
-    return KafkaProducer(**settings)
+    return ClosingProducer(**settings)
 
 
 def manual_commit_consumer(bootstrap: str, group_id: str, **overrides: Any) -> Any:

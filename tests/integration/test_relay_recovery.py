@@ -71,7 +71,7 @@ def test_relay_paused_then_broker_killed_mid_send_recovers_without_loss(
     ledger = make_ledger(url)
     log_path = tmp_path / "relay.log"
     try:
-        program = Program(ledger, start=local("2025-11-03 09:00")).participants()
+        program = Program(ledger, start=local("2024-06-03 09:00")).participants()
         program.ready_male("PT-A0")
         first = ledger_events(ledger)[-1][0]
         with log_path.open("wb") as log:
