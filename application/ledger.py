@@ -4,24 +4,30 @@ One `execute` per command: the idempotency receipt is checked first, then the co
 its time settled by the clock, the handler decides, and every event of the command (the facts,
 the decision, the number claims, the receipt) is appended in one transaction. A concurrent change
 to the same aggregate ends in `conflict` with nothing recorded.
+
+Aggregates are read through a state cache that still asks the store for newer events on every
+read (`application.state_cache`). Inside a batch (`application.batch`, `rems apply`) the events
+of earlier commands are held, visible to the later ones, and appended together at its end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
 from pydantic import ValidationError
 
 from application.commands import COMMANDS, DECISION_COMMANDS, Command, dates_of
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
 from application.handlers import HANDLERS
+from application.notification_log import NotificationLog
 from application.parsing import invalid_from_validation
+from application.state_cache import Projector, StateCache
 from application.unit import Unit
 from domain.base import Frozen, LedgerEvent
 from domain.calendar import day_of
@@ -41,6 +47,9 @@ from domain.rules.context import DecisionTime
 from domain.ruleset import ruleset_in_force
 from infra.settings import ClockMode, Settings
 
+if TYPE_CHECKING:
+    from application.batch import PendingBatch
+
 S = TypeVar("S", bound=Frozen)
 
 
@@ -53,10 +62,10 @@ class Ledger(Application[UUID]):
     """The REMS ledger: per-patient, per-prescriber and per-pharmacy aggregates."""
 
     name = "rems"
-    env: ClassVar[dict[str, str]] = {
-        "AGGREGATE_CACHE_MAXSIZE": "2000",
-        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
-    }
+    env: ClassVar[dict[str, str]] = {}
+    """No repository cache of the library's: its fast-forward never keeps the state it moved
+    forward (our states are immutable), so every read replayed the history since the first one;
+    `states` is the cache."""
 
     def __init__(
         self,
@@ -65,18 +74,31 @@ class Ledger(Application[UUID]):
     ) -> None:
         self.settings = settings or Settings.from_env()
         super().__init__(env=self.settings.event_store_env())
+        self.notifications = NotificationLog(self.recorder, self.mapper)
+        """The one reader of the notification log (positions and decoded events)."""
         self._clock = clock
+        self.states = StateCache()
+        self.pending_batch: PendingBatch | None = None
+        """Set while `application.batch` applies a group of lines in one transaction (the
+        command line only; never while other threads use this ledger)."""
         self.last_recorded_at = self._read_last_recorded_at()
 
     # ----------------------------------------------------------------- reading aggregates
-    def _get(
-        self, uid: UUID, projector: Callable[[Any, Iterable[Any]], Any], kind: type[S]
-    ) -> S | None:
-        try:
-            state = self.repository.get(uid, projector_func=projector)
-        except AggregateNotFoundError:
-            return None
-        return cast(S, state)
+    def _get(self, uid: UUID, projector: Projector, kind: type[S]) -> S | None:
+        state = self._committed_state(uid, projector)
+        if self.pending_batch is not None:
+            state = self.pending_batch.state_after(uid, state, projector)
+        return cast(S | None, state)
+
+    def _committed_state(self, uid: UUID, projector: Projector) -> Any:
+        """The aggregate's state as stored: the cached one moved forward by any newer events
+        (another process may have appended), or replayed from the start."""
+        state = self.states.get(uid)
+        newer = self.events.get(uid, gt=state.version if state is not None else None)
+        moved = projector(state, newer)
+        if moved is not None and moved is not state:
+            self.states.put(uid, moved, projector)
+        return moved
 
     def patient_state(self, patient_id: str) -> PatientState | None:
         """A patient's current state."""
@@ -101,17 +123,13 @@ class Ledger(Application[UUID]):
 
     def first_recorded_at(self) -> datetime | None:
         """When the ledger recorded its first event (None while empty)."""
-        first = self.recorder.select_notifications(start=1, limit=1)
-        if not first:
-            return None
-        return cast(LedgerEvent, self.mapper.to_domain_event(first[0])).timestamp
+        first = self.notifications.event_from(1)
+        return first.timestamp if first else None
 
     def _read_last_recorded_at(self) -> datetime | None:
-        last = self.recorder.max_notification_id()
-        if not last:
-            return None
-        notification = self.recorder.select_notifications(start=last, limit=1)[0]
-        return cast(LedgerEvent, self.mapper.to_domain_event(notification)).timestamp
+        end = self.notifications.end()
+        last = self.notifications.event_from(end) if end else None
+        return last.timestamp if last else None
 
     # ----------------------------------------------------------------- commands
     def execute(self, raw: Mapping[str, Any] | bytes | str, actor: str = "batch") -> dict[str, Any]:
@@ -153,14 +171,19 @@ class Ledger(Application[UUID]):
             )
         if not unit.pending:
             return
-        try:
-            self.save(*unit.pending)
-        except RecordConflictError:
-            msg = (
-                f"Another command changed {command.subject()} at the same time; nothing was "
-                "recorded. Retry the command."
-            )
-            raise Conflict(msg) from None
+        if self.pending_batch is not None:
+            self.pending_batch.hold(unit.pending)
+        else:
+            try:
+                self.save(*unit.pending)
+            except RecordConflictError:
+                self.states.evict(e.originator_id for e in unit.pending)
+                msg = (
+                    f"Another command changed {command.subject()} at the same time; nothing "
+                    "was recorded. Retry the command."
+                )
+                raise Conflict(msg) from None
+            self.states.committed(unit.pending)
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
 
     def _resolve_now(self, command: Command) -> datetime:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from application.errors import NotFound
 from application.ledger import Ledger
 from application.queries import eligibility_answer
-from domain.base import LedgerEvent
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
 from domain.schedule import due_items
@@ -36,8 +35,8 @@ class Views:
             self.runner = ProjectionRunner(
                 self.database,
                 [EligibilityProjection(self.sealer), ReportProjection(ledger.settings.timezone)],
-                read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-                decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+                read=ledger.notifications.read,
+                decode=ledger.notifications.decode,
             )
         except BaseException:
             self.database.close()

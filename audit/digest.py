@@ -82,11 +82,14 @@ _ROW_ERRORS = (ValueError, TypeError, AttributeError)
 
 
 def read_log(
-    ledger: Ledger, stop: int | None = None, batch_size: int = BATCH_SIZE
+    ledger: Ledger,
+    stop: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    after: int | None = None,
 ) -> Iterator[Notification | BadRow]:
-    """Every row of the notification log in position order (up to `stop`, inclusive). A row
-    the recorder cannot convert is isolated and given as a `BadRow`; reading goes on after it."""
-    after: int | None = None
+    """Every row of the notification log in position order (after `after`, up to `stop`,
+    inclusive). A row the recorder cannot convert is isolated and given as a `BadRow`; reading
+    goes on after it."""
     while True:
         try:
             batch = _select(ledger, after, batch_size, stop)
@@ -105,9 +108,7 @@ def read_log(
 def _select(
     ledger: Ledger, after: int | None, limit: int, stop: int | None
 ) -> Sequence[Notification]:
-    return ledger.recorder.select_notifications(
-        start=after, limit=limit, stop=stop, inclusive_of_start=False
-    )
+    return ledger.notifications.read(after, limit, stop=stop, inclusive_of_start=False)
 
 
 def _first_bad_position(ledger: Ledger, after: int | None, stop: int | None) -> int:
@@ -146,7 +147,7 @@ def as_uuid(originator_id: UUID | str) -> UUID:
 
 def log_end(ledger: Ledger) -> int:
     """The last position of the notification log (0 when empty)."""
-    return ledger.recorder.max_notification_id() or 0
+    return ledger.notifications.end()
 
 
 @dataclass(frozen=True)

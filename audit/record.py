@@ -1,9 +1,11 @@
 """The FDA inspection record of one patient, as plain JSON-able data.
 
 The record holds everything the HTML page shows, so the page is a rendering of the JSON export
-and nothing more: the patient's history as recorded, every decision with its reasons, each
-reason's rule text from the catalogue and a fresh replay, the verification of the whole store
-and the ledger digest at the position verification read up to.
+and nothing more: the patient's history as recorded (`history`), every decision with its
+reasons, each reason's rule text from the catalogue and a fresh replay, the verification of the
+whole store and the ledger digest at the position verification read up to; and the members an
+inspector verifies offline (`sth`, `consistency_from_published`, `public_key`, `events`,
+`head`: AUDIT-FORMAT.md §6, `audit/proof_export.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from application.ledger import Ledger, system_now
 from application.queries import default_now, history
 from application.replay import replay
 from audit.digest import compute_digest
+from audit.proof_export import proof_members
+from audit.tree_heads import Sender
 from audit.verify import Problem, verify
 from domain.calendar import day_of
 from domain.catalogue import RULES
@@ -36,7 +40,12 @@ from domain.registry import aggregate_id
 from domain.ruleset import ruleset_in_force
 from rendering.record_html import render_html
 
-EXPORT_FORMAT = "rems-export-v1"
+EXPORT_FORMAT = "rems-export-v2"
+UNSIGNED = dict.fromkeys(("sth", "consistency_from_published", "public_key", "head"))
+NO_KEY = (
+    "REMS_SIGNING_KEY_FILE is not set: this export carries no signed tree head and no proofs, "
+    "and cannot be verified offline"
+)
 UNKNOWN_RULE_TEXT = "(this rule ID is not in the catalogue of this build)"
 
 OUTCOMES: dict[type[Decision], str] = {
@@ -50,23 +59,33 @@ OUTCOMES: dict[type[Decision], str] = {
 
 
 def build_record(
-    ledger: Ledger, patient_id: str, generated_at: datetime | None = None
+    ledger: Ledger,
+    patient_id: str,
+    generated_at: datetime | None = None,
+    send: Sender | None = None,
 ) -> dict[str, Any]:
-    """The export of one patient; `NotFound` when the ledger has no such patient."""
+    """The export of one patient; `NotFound` when the ledger has no such patient. With a
+    signing key it carries a newly published STH and the proofs of AUDIT-FORMAT.md §6 (`send`
+    also hands that STH to Kafka); without one they are null and `unsigned` says why."""
     events = _patient_events(ledger, patient_id)
     entries = history(ledger, patient_id)["events"]
     decisions = [_decision(ledger, events, e) for e in events if isinstance(e, Decision)]
     verification, digest = _verification(ledger, _aggregates_of(patient_id, events))
+    if ledger.settings.signing_key_file is None:
+        proofs: dict[str, Any] = {**UNSIGNED, "events": [], "unsigned": NO_KEY}
+    else:
+        proofs = proof_members(ledger, aggregate_id("patient", patient_id), send)
     return {
         "format": EXPORT_FORMAT,
         "patient_id": patient_id,
         "generated_at": (generated_at or system_now()).isoformat(),
         "program_timezone": ledger.settings.timezone.key,
         "risk_category": _current_category(ledger, events),
-        "events": entries,
+        "history": entries,
         "decisions": decisions,
         "verification": verification,
         "digest": digest,
+        **proofs,
     }
 
 
@@ -161,9 +180,9 @@ def _touches(problem: Problem, aggregates: set[UUID]) -> bool:
     return problem.aggregate_id is None or problem.aggregate_id in aggregates
 
 
-def render(ledger: Ledger, patient_id: str, fmt: str) -> bytes:
+def render(ledger: Ledger, patient_id: str, fmt: str, send: Sender | None = None) -> bytes:
     """The export of one patient in a format, as bytes; `NotFound` for an unknown patient."""
-    record = build_record(ledger, patient_id)
+    record = build_record(ledger, patient_id, send=send)
     if fmt == "json":
         return orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
     return render_html(record).encode()

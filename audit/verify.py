@@ -67,6 +67,10 @@ class ProblemKind(StrEnum):
     UNCLAIMED_NUMBER = "unclaimed_number"
     DIGEST_MISMATCH = "digest_mismatch"
     DIGEST_BEYOND_END = "digest_beyond_end"
+    STH_SIGNATURE = "sth_signature"
+    STH_MISMATCH = "sth_mismatch"
+    STH_BEYOND_END = "sth_beyond_end"
+    TREE_INCONSISTENT = "tree_inconsistent"
 
 
 class Problem(Frozen):

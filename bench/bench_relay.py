@@ -16,13 +16,12 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from application.ledger import Ledger
 from consumers.envelope import envelope, topic_for
 from consumers.pseudonyms import Pseudonyms
 from devtools.kafka_broker import running_kafka
-from domain.base import LedgerEvent
 from entrypoints.cli.kafka import build_relay
 from infra.kafka_clients import create_topics
 from infra.settings import ClockMode, Settings
@@ -39,9 +38,9 @@ def published_messages(ledger: Ledger, pseudonyms: Pseudonyms) -> list[tuple[byt
     """(key, value) of every message the relay publishes for the ledger, in log order."""
     messages: list[tuple[bytes, bytes]] = []
     start = 1
-    while rows := ledger.recorder.select_notifications(start, 1000):
+    while rows := ledger.notifications.read(start, 1000):
         for row in rows:
-            event = cast(LedgerEvent, ledger.mapper.to_domain_event(row))
+            event = ledger.notifications.decode(row)
             if topic_for(event) is not None:
                 message = envelope(event, row.id, pseudonyms)
                 messages.append((message.aggregate_id.encode(), message.model_dump_json().encode()))

@@ -8,6 +8,7 @@ A command receipt does the same for a client's `command_id` (idempotency).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -17,8 +18,10 @@ NAMESPACE = UUID("0f5b8a3e-54a1-5d0c-9d7e-6a1c2f0e7b41")
 """Namespace of every aggregate ID of the program (uuid5 of a kind and a program ID)."""
 
 
+@lru_cache(maxsize=65_536)
 def aggregate_id(kind: str, program_id: str) -> UUID:
-    """Deterministic aggregate ID: a command addresses its aggregate without a lookup."""
+    """Deterministic aggregate ID: a command addresses its aggregate without a lookup (kept for
+    the recently used IDs: each command computes several)."""
     return uuid5(NAMESPACE, f"{kind}:{program_id}")
 
 

@@ -47,14 +47,19 @@ class Settings:
     clock: ClockMode = ClockMode.SYSTEM
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     kafka_bootstrap: str | None = None
+    signing_key_file: Path | None = None
+    """`REMS_SIGNING_KEY_FILE`: the Ed25519 key that signs tree heads (AUDIT-FORMAT.md §4)."""
+    sth_file: Path | None = None
+    """`REMS_STH_FILE`: the JSON Lines file published tree heads are appended to (§7)."""
     encryption_key_file: Path | None = None
-    """The AES key of the store and the read models, and the secret of the topics' keyed
-    pseudonyms (None: PHI stored unencrypted)."""
+    """`REMS_ENCRYPTION_KEY_FILE`: the AES key of the store and the read models, and the secret
+    of the topics' keyed pseudonyms (None: PHI stored unencrypted)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read `REMS_DATABASE_URL`, `REMS_CLOCK`, `REMS_TIMEZONE`, `REMS_KAFKA_BOOTSTRAP`,
-        `REMS_ENCRYPTION_KEY_FILE` (the key is read when the store opens, not here)."""
+        `REMS_SIGNING_KEY_FILE`, `REMS_STH_FILE`, `REMS_ENCRYPTION_KEY_FILE` (the key itself is
+        read when the store opens)."""
         env = os.environ if environ is None else environ
         clock_name = env.get("REMS_CLOCK", ClockMode.SYSTEM.value)
         try:
@@ -69,15 +74,15 @@ class Settings:
             msg = f"REMS_TIMEZONE {zone!r} is not a known IANA time zone"
             raise SettingsError(msg) from None
         url = env.get("REMS_DATABASE_URL", DEFAULT_DATABASE_URL)
-        event_store_env(url)  # validates the URL early
+        parse_database_url(url)  # validates the URL early
         return cls(
             database_url=url,
             clock=clock,
             timezone=tz,
             kafka_bootstrap=env.get("REMS_KAFKA_BOOTSTRAP") or None,
-            encryption_key_file=Path(key_file)
-            if (key_file := env.get("REMS_ENCRYPTION_KEY_FILE"))
-            else None,
+            signing_key_file=_path(env.get("REMS_SIGNING_KEY_FILE")),
+            sth_file=_path(env.get("REMS_STH_FILE")),
+            encryption_key_file=_path(env.get("REMS_ENCRYPTION_KEY_FILE")),
         )
 
     def cipher_key(self) -> str | None:
@@ -90,8 +95,8 @@ class Settings:
             raise SettingsError(str(error)) from None
 
     def event_store_env(self) -> dict[str, str]:
-        """The eventsourcing environment for this database URL, with eventsourcing's own
-        cipher setting when an encryption key is configured."""
+        """The eventsourcing environment for this database URL (a SQLite file is created 0600
+        first), with eventsourcing's own cipher setting when an encryption key is configured."""
         env = event_store_env(self.database_url)
         if env.get("SQLITE_DBNAME", ":memory:") != ":memory:":
             create_private_file(Path(env["SQLITE_DBNAME"]))
@@ -101,22 +106,40 @@ class Settings:
         return env
 
 
-def event_store_env(database_url: str) -> dict[str, str]:
-    """Translate `sqlite:///PATH` or `postgresql://USER[:PW]@HOST:PORT/DB[?connect_timeout=S]`
-    to eventsourcing keys (touching no file)."""
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+@dataclass(frozen=True)
+class SqliteUrl:
+    """`sqlite:///PATH`."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class PostgresUrl:
+    """`postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?connect_timeout=SECONDS]`."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    connect_timeout: int
+    """Seconds to wait for a connection (default 30); the event store and the read models
+    both honour it."""
+
+
+def parse_database_url(database_url: str) -> SqliteUrl | PostgresUrl:
+    """The one reading of `REMS_DATABASE_URL`, for the event store and the read models."""
     parts = urlsplit(database_url)
-    common = {"MAPPER_TOPIC": MAPPER_TOPIC, "TRANSCODER_TOPIC": TRANSCODER_TOPIC}
     if parts.scheme == "sqlite":
         path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else ""
         if not path:
             msg = f"REMS_DATABASE_URL {database_url!r}: expected sqlite:///PATH"
             raise SettingsError(msg)
-        return {
-            **common,
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
+        return SqliteUrl(path=path)
     if parts.scheme in ("postgresql", "postgres"):
         if not parts.hostname or not parts.path.strip("/") or not parts.username:
             msg = (
@@ -124,19 +147,46 @@ def event_store_env(database_url: str) -> dict[str, str]:
                 "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
             )
             raise SettingsError(msg)
-        return {
-            **common,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": parts.path.strip("/"),
-            "POSTGRES_HOST": parts.hostname,
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_USER": unquote(parts.username),
-            "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_LOCK_TIMEOUT": "10",
-            "POSTGRES_CONNECT_TIMEOUT": parse_qs(parts.query).get("connect_timeout", ["30"])[0],
-        }
+        timeout = parse_qs(parts.query).get("connect_timeout", ["30"])[0]
+        if not (timeout.isascii() and timeout.isdigit()):
+            msg = f"REMS_DATABASE_URL: connect_timeout must be whole seconds, not {timeout!r}"
+            raise SettingsError(msg)
+        return PostgresUrl(
+            host=parts.hostname,
+            port=parts.port or 5432,
+            user=unquote(parts.username),
+            password=unquote(parts.password or ""),
+            dbname=parts.path.strip("/"),
+            connect_timeout=int(timeout),
+        )
     msg = f"REMS_DATABASE_URL {database_url!r}: the scheme must be sqlite or postgresql"
     raise SettingsError(msg)
+
+
+def event_store_env(database_url: str) -> dict[str, str]:
+    """Translate the database URL to eventsourcing keys."""
+    url = parse_database_url(database_url)
+    common = {"MAPPER_TOPIC": MAPPER_TOPIC, "TRANSCODER_TOPIC": TRANSCODER_TOPIC}
+    if isinstance(url, SqliteUrl):
+        if url.path != ":memory:":
+            Path(url.path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            **common,
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": url.path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    return {
+        **common,
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.dbname,
+        "POSTGRES_HOST": url.host,
+        "POSTGRES_PORT": str(url.port),
+        "POSTGRES_USER": url.user,
+        "POSTGRES_PASSWORD": url.password,
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": str(url.connect_timeout),
+    }
 
 
 def create_private_file(path: Path) -> None:

@@ -12,11 +12,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 
-from infra.settings import SettingsError, create_private_file
+from infra.settings import SqliteUrl, create_private_file, parse_database_url
 from projections.view import Cursor
 
 __all__ = ["Cursor", "ViewDatabase"]
@@ -58,30 +57,27 @@ class ViewDatabase:
     """A connection to the read-model tables beside the event store."""
 
     def __init__(self, database_url: str) -> None:
-        parts = urlsplit(database_url)
+        url = parse_database_url(database_url)
         self._lock = threading.RLock()
         self._sqlite: sqlite3.Connection | None = None
         self._pg: psycopg.Connection[Any] | None = None
-        if parts.scheme == "sqlite":
-            path = database_url[len("sqlite:///") :]
-            if path != ":memory:":
-                create_private_file(Path(path))
+        if isinstance(url, SqliteUrl):
+            if url.path != ":memory:":
+                create_private_file(Path(url.path))
             self._sqlite = sqlite3.connect(
-                path, timeout=30, isolation_level=None, check_same_thread=False
+                url.path, timeout=30, isolation_level=None, check_same_thread=False
             )
             self._sqlite.execute("PRAGMA journal_mode=WAL")
-        elif parts.scheme in ("postgresql", "postgres"):
+        else:
             self._pg = psycopg.connect(
-                host=parts.hostname,
-                port=parts.port or 5432,
-                user=unquote(parts.username or ""),
-                password=unquote(parts.password or ""),
-                dbname=parts.path.strip("/"),
+                host=url.host,
+                port=url.port,
+                user=url.user,
+                password=url.password,
+                dbname=url.dbname,
+                connect_timeout=url.connect_timeout,
                 autocommit=False,
             )
-        else:
-            msg = f"REMS_DATABASE_URL {database_url!r}: the scheme must be sqlite or postgresql"
-            raise SettingsError(msg)
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from rendering.timeline import render_timeline
+from rendering.tree_head import tree_head_line, tree_head_section
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CATEGORIES = {
@@ -102,15 +103,17 @@ def render_html(record: dict[str, Any]) -> str:
         f"<style>{STYLE}</style></head><body><main>",
         _masthead(record, zone),
         '<nav><a href="#timeline">Timeline</a><a href="#decisions">Decisions</a>'
-        '<a href="#verification">Verification</a><a href="#events">Event history</a></nav>',
+        '<a href="#verification">Verification</a><a href="#tree-head">Tree head</a>'
+        '<a href="#events">Event history</a></nav>',
         '<section id="timeline"><h2>Timeline</h2><p class="note">Each mark is placed at the '
         f"time the fact happened, in the program time zone ({escape(zone.key)}). Hover a mark "
         "for its date and details.</p>",
-        render_timeline(record["events"], zone.key, title),
+        render_timeline(record["history"], zone.key, title),
         "</section>",
         _decisions(record["decisions"], zone),
         _verification(record),
-        _events(record["events"], zone),
+        tree_head_section(record),
+        _events(record["history"], zone),
         f"<footer>rems export · {escape(record.get('format', ''))} · generated "
         f"{escape(record['generated_at'])} · this file is self-contained and loads nothing."
         "</footer></main></body></html>",
@@ -165,7 +168,8 @@ def _masthead(record: dict[str, Any], zone: ZoneInfo) -> str:
         ),
         ("Generated", _when(record["generated_at"], zone)),
         ("Program time zone", escape(zone.key)),
-        ("Record", f"{_count(len(record['events']), 'event')} · {replayed}"),
+        ("Record", f"{_count(len(record['history']), 'event')} · {replayed}"),
+        ("Tree head", tree_head_line(record.get("sth"))),
         (
             "Verification",
             f"{verification['events_checked']} stored events re-read up to log "

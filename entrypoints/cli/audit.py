@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from audit.digest import compute_digest, parse_digest
+from audit.keys import KeyError_, key_records
+from audit.sth_check import check_against_sth
+from audit.tree_heads import BadInput, check_sth
 from audit.verify import VerificationReport, verify
 
 if TYPE_CHECKING:
@@ -34,6 +40,9 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "verify", help="re-read the whole store; exit 1 if anything was altered"
     )
     check.add_argument("--digest", metavar="DIGEST", help="also check a published digest")
+    check.add_argument(
+        "--sth", metavar="FILE", help="also check the store against a published tree head"
+    )
     check.add_argument("--json", action="store_true", help="print JSON")
     check.set_defaults(run=run_verify)
 
@@ -61,12 +70,35 @@ def run_verify(args: argparse.Namespace, ledger: Ledger) -> int:
         except ValueError as error:
             print(f"rems verify: {error}", file=sys.stderr)
             return 2
+    sth = None
+    if args.sth is not None:
+        try:
+            sth = check_sth(orjson.loads(Path(args.sth).read_bytes()))
+            records = key_records_for(ledger)
+            if not any(r.get("key_id") == sth["key_id"] for r in records):
+                msg = f"unknown key {sth['key_id']}: not in the keyring of REMS_SIGNING_KEY_FILE"
+                raise BadInput(msg)
+        except (OSError, orjson.JSONDecodeError, BadInput, KeyError_) as error:
+            print(f"rems verify: {args.sth}: {error}", file=sys.stderr)
+            return 2
     report = verify(ledger, digest=args.digest)
+    if sth is not None:
+        problems = [*report.problems, *check_against_sth(ledger, sth, records)]
+        report = report.model_copy(update={"ok": not problems, "problems": problems})
     if args.json:
         print_json(report.model_dump(mode="json"))
     else:
         _print_report(report)
     return 0 if report.ok else 1
+
+
+def key_records_for(ledger: Ledger) -> list[dict[str, Any]]:
+    """Every public key record the ledger knows (retired ones included)."""
+    key_file = ledger.settings.signing_key_file
+    if key_file is None:
+        msg = "no public keys: set REMS_SIGNING_KEY_FILE (its keyring holds every key record)"
+        raise KeyError_(msg)
+    return key_records(key_file)
 
 
 def _print_report(report: VerificationReport) -> None:

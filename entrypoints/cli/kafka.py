@@ -8,16 +8,16 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from application.ledger import Ledger
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
 from consumers.pseudonyms import pseudonyms_for
 from consumers.relay import Relay, RelayPositions
 from consumers.schemas import write_schemas
-from domain.base import LedgerEvent
 from entrypoints.cli.printing import print_json
 from infra.kafka_clients import create_topics, idempotent_producer, summarise_client_warnings
+from infra.settings import Settings
 from infra.views import ViewDatabase
 
 
@@ -28,8 +28,8 @@ def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
     database = ViewDatabase(ledger.settings.database_url)
     try:
         relay = Relay(
-            read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-            decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+            read=ledger.notifications.read,
+            decode=ledger.notifications.decode,
             positions=RelayPositions(database),
             new_publisher=lambda: idempotent_producer(bootstrap),
             pseudonyms=pseudonyms_for(ledger.settings, database),
@@ -64,14 +64,14 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
         database.close()
 
 
-def _cmd_schemas(args: argparse.Namespace) -> int:
+def _cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
     written = write_schemas(Path(args.out_dir))
     for path in written:
         print(path)
     return 0
 
 
-def _cmd_kafka(args: argparse.Namespace) -> int:
+def _cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
     from devtools.kafka_broker import main as broker_main
 
     return broker_main([args.what])
@@ -84,7 +84,7 @@ def add_kafka_commands(sub: Any) -> None:
     relay.set_defaults(run=_cmd_relay)
     schemas = sub.add_parser("schemas", help="write the topics' JSON Schemas to OUT_DIR")
     schemas.add_argument("out_dir")
-    schemas.set_defaults(run_bare=_cmd_schemas)
+    schemas.set_defaults(offline=_cmd_schemas)
     kafka = sub.add_parser("kafka", help="start or stop a local single-node broker")
     kafka.add_argument("what", choices=["up", "down", "status"])
-    kafka.set_defaults(run_bare=_cmd_kafka)
+    kafka.set_defaults(offline=_cmd_kafka)

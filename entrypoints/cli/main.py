@@ -10,7 +10,7 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
-from application.batch import apply_lines
+from application.batch import apply_stream
 from application.errors import RemsError
 from application.ledger import Ledger
 from application.queries import default_now, eligibility, history, parse_as_of
@@ -23,6 +23,7 @@ from entrypoints.cli.export import add_export_command
 from entrypoints.cli.kafka import add_kafka_commands
 from entrypoints.cli.printing import print_json
 from entrypoints.cli.serve import add_api_commands
+from entrypoints.cli.tree_heads import add_tree_head_commands
 from infra.settings import UNENCRYPTED_WARNING, Settings, SettingsError, redacted_url
 
 Runner = Callable[[argparse.Namespace, Ledger], int]
@@ -47,7 +48,7 @@ def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
         print(f"rems: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
     with source:
-        for result in apply_lines(ledger, source):
+        for result in apply_stream(ledger, source):
             print_json(result)
     return 0
 
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     projections.set_defaults(run=_cmd_projections)
     add_audit_commands(sub)
     add_export_command(sub)
+    add_tree_head_commands(sub)
     add_kafka_commands(sub)
     add_api_commands(sub)
     add_consumer_commands(sub)
@@ -146,11 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a `rems` sub-command; exit 0 on success, 1 on a query error, 2 on bad input or
     settings, 3 when the event store fails."""
     args = build_parser().parse_args(argv)
-    bare: Callable[[argparse.Namespace], int] | None = getattr(args, "run_bare", None)
-    if bare is not None:  # needs no ledger: opens (and creates) no database
-        return bare(args)
     try:
         settings = Settings.from_env()
+        if getattr(args, "offline", None) is not None:
+            offline: int = args.offline(args, settings)
+            return offline
         if getattr(args, "demo", False):
             from simulation.demo import demo_settings
 

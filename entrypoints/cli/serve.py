@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from application.ledger import Ledger
 from entrypoints.cli.printing import print_json
 from entrypoints.http.tokens import Role, TokenStore
+from infra.settings import ClockMode
+
+EVENT_CLOCK_REFUSED = (
+    "rems serve: refusing to start under REMS_CLOCK=event. With the event clock each command's "
+    "`at` is the ledger's time, so one request dated 9999-12-31 would make every later command "
+    "'earlier than the last recorded time' and be refused for good. Serve with the system "
+    "clock (unset REMS_CLOCK), or pass --allow-event-clock for a simulation."
+)
 
 
 def _cmd_serve(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -16,6 +25,9 @@ def _cmd_serve(args: argparse.Namespace, ledger: Ledger) -> int:
 
     from entrypoints.http.app import create_app
 
+    if ledger.settings.clock is ClockMode.EVENT and not args.allow_event_clock:
+        print(EVENT_CLOCK_REFUSED, file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(ledger=ledger)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
@@ -53,6 +65,11 @@ def add_api_commands(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run the HTTP API and web pages on 127.0.0.1")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--allow-event-clock",
+        action="store_true",
+        help="serve under REMS_CLOCK=event (simulations only: clients then set the time)",
+    )
     serve.set_defaults(run=_cmd_serve)
     tokens = sub.add_parser("tokens", help="create, revoke or list API tokens")
     tokens.add_argument("what", choices=["create", "revoke", "list"])

@@ -24,17 +24,36 @@ from entrypoints.http.dependencies import (
     ApiState,
     Unauthenticated,
 )
+from entrypoints.http.limits import BodyLimit, local_limit
 from entrypoints.http.openapi import install_openapi
 from entrypoints.http.policy import Forbidden
-from entrypoints.http.responses import error_response, result_response
+from entrypoints.http.responses import error_body, error_response, result_response
 from entrypoints.interop.limits import body_limit, too_large_response
 from entrypoints.interop.routes import add_interop_routes
 from entrypoints.web import routes as web_routes
+from entrypoints.web.signin import WebState
 from infra.settings import Settings
 
 log = logging.getLogger("rems.api")
 
 __all__ = ["MAX_BODY_BYTES", "ApiState", "create_app"]
+
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+"""Sent with every response but the interactive docs: answers carry PHI, so nothing is cached,
+sniffed, framed or referred. A page sets its own Content-Security-Policy; others get JSON_CSP."""
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+"""FastAPI's documentation pages load their scripts from a CDN and carry no patient data."""
+
+
+def limit_of(path: str) -> int:
+    """The largest body accepted on a path: the interop prefixes' own, else the API's."""
+    return body_limit(path, local_limit(path))
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -46,6 +65,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         "`Authorization: Bearer <token>` (`rems tokens create --role R --subject ID`).",
     )
     app.state.api = ApiState(ledger or Ledger(settings or Settings.from_env()))
+    app.state.web = WebState(app.state.api)
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:
@@ -57,7 +77,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
-        return error_response("forbidden", error.message)
+        body = error_body("forbidden", error.message)
+        body["error"]["reasons"] = list(error.reasons)
+        return JSONResponse(body, status_code=403)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -71,17 +93,20 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def rems_error(request: Request, error: RemsError) -> JSONResponse:
         return result_response(error.to_result())
 
+    # Added before the logging middleware, so it runs inside it: a 413 is logged and carries
+    # the security headers like any other answer.
+    app.add_middleware(BodyLimit, limit_of=limit_of, too_large=too_large_response)
+
     @app.middleware("http")
     async def guard_and_log(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         began = time.perf_counter()
-        length = request.headers.get("content-length")
-        limit = body_limit(request.url.path, MAX_BODY_BYTES)
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            response: Response = too_large_response(request.url.path, limit)
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
+        if request.url.path not in DOCS_PATHS:
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            response.headers.setdefault("Content-Security-Policy", JSON_CSP)
         # Access log without PHI: method, path (program IDs only), status, time. No query
         # string, no body, no headers.
         log.info(

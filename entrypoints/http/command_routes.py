@@ -9,8 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from application.commands import COMMANDS
-from entrypoints.http.dependencies import MAX_BODY_BYTES, api_state, caller, json_object
-from entrypoints.http.policy import check_command
+from entrypoints.http.dependencies import api_state, caller, json_object
+from entrypoints.http.policy import check_command, check_duplicate
 from entrypoints.http.responses import error_body, error_response, result_response, status_of
 
 
@@ -26,9 +26,7 @@ async def _run_command(request: Request, name: str) -> JSONResponse:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
         return error_response("unsupported_media_type", "Send the command as application/json.")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return error_response("too_large", f"The body is limited to {MAX_BODY_BYTES} bytes.")
+    raw = await request.body()  # at most MAX_BODY_BYTES: BodyLimit answers 413 beyond
     body = json_object(raw)
     if body is None:
         return _invalid("The body must be a JSON object with the command's fields.", "body")
@@ -41,6 +39,7 @@ async def _run_command(request: Request, name: str) -> JSONResponse:
         body["command_id"] = key
     await run_in_threadpool(check_command, state.ledger, principal, name, body)
     result: dict[str, Any] = await run_in_threadpool(state.execute, body, principal)
+    await run_in_threadpool(check_duplicate, state.ledger, principal, name, result)
     return result_response(result)
 
 

@@ -18,6 +18,7 @@ from entrypoints.http.tokens import Principal, TokenStore
 from infra.views import ViewDatabase
 
 MAX_BODY_BYTES = 64 * 1024
+"""The API's body limit (enforced as the body arrives by `limits.BodyLimit`)."""
 
 
 class ApiState:
@@ -50,11 +51,16 @@ def api_state(request: Request) -> ApiState:
     return state
 
 
-def principal_of(request: Request) -> Principal | None:
-    """The caller, from `Authorization: Bearer TOKEN` or the web page's cookie."""
+def bearer_token(request: Request) -> str:
+    """The token of `Authorization: Bearer TOKEN` ("" without one)."""
     header = request.headers.get("authorization", "")
-    token = header[len("bearer ") :].strip() if header.lower().startswith("bearer ") else ""
-    token = token or request.cookies.get("rems_token", "")
+    return header[len("bearer ") :].strip() if header.lower().startswith("bearer ") else ""
+
+
+def principal_of(request: Request) -> Principal | None:
+    """The caller, from `Authorization: Bearer TOKEN` only: the API never reads a cookie, so a
+    page elsewhere cannot make a signed-in browser send a command (no CSRF on the API)."""
+    token = bearer_token(request)
     return api_state(request).tokens.authenticate(token) if token else None
 
 

@@ -7,6 +7,9 @@
   resolution of pregnancy reports;
 - an auditor reads everything and changes nothing.
 A patient outside the caller's care is answered like a forbidden one, so IDs cannot be probed.
+A `duplicate` carries the first result, so it is answered only to the caller it belongs to
+(`check_duplicate`): the loser of an enrollment race, or another pharmacy recording a dispense
+of a used confirmation, gets 403 and never the other's result.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from application.ledger import Ledger
+from domain.catalogue import RULES
 from entrypoints.http.tokens import Principal, Role
 
 PATIENT_FACTS = frozenset(
@@ -54,11 +58,12 @@ READERS = frozenset({Role.COMPLIANCE, Role.AUDITOR})
 
 
 class Forbidden(Exception):
-    """The caller's role or scope does not allow this."""
+    """The caller's role or scope does not allow this (with the rules behind it, if any)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, reasons: tuple[dict[str, str], ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.reasons = reasons
 
 
 def _under_care(ledger: Ledger, principal: Principal, patient_id: Any) -> None:
@@ -118,3 +123,25 @@ def check_program_read(principal: Principal, what: str) -> None:
     if principal.role not in READERS:
         msg = f"Only compliance staff and auditors may read the {what}."
         raise Forbidden(msg)
+
+
+def check_duplicate(
+    ledger: Ledger, principal: Principal, name: str, result: dict[str, Any]
+) -> None:
+    """Raise Forbidden when a `duplicate` result's original belongs to someone else."""
+    error = result.get("error")
+    if not isinstance(error, dict) or error.get("code") != "duplicate":
+        return
+    original = result.get("original")
+    original = original if isinstance(original, dict) else {}
+    if principal.role is Role.PRESCRIBER and name == "enroll_patient":
+        # Two prescribers enrolled one new ID at once: both passed the scope check before the
+        # patient existed; the one whose enrollment lost is not the prescriber of record.
+        _under_care(ledger, principal, original.get("patient_id"))
+    elif principal.role is Role.PHARMACY and name == "record_dispense":
+        patient = ledger.patient_state(str(original.get("patient_id")))
+        number = str(original.get("confirmation_number"))
+        confirmation = patient.confirmation(number) if patient else None
+        if confirmation is None or confirmation.pharmacy_id != principal.subject:
+            msg = f"Confirmation {number} is not a confirmation of pharmacy {principal.subject}."
+            raise Forbidden(msg, ({"rule": "D1", "message": RULES["D1"].text},))

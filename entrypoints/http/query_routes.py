@@ -17,6 +17,10 @@ from domain.patient_events import PatientEnrolled
 from entrypoints.http.dependencies import Caller, api_state
 from entrypoints.http.policy import check_patient_read, check_program_read
 from entrypoints.http.responses import error_response
+from rendering.record_html import CSP
+
+RECORD_CSP = f"{CSP}; frame-ancestors 'none'; base-uri 'none'"
+"""The inspection record's own policy (inline style, data: images), never framed."""
 
 AsOf = Annotated[
     str | None,
@@ -62,7 +66,7 @@ def get_export(
     check_patient_read(ledger, principal, patient_id, "export")
     content = render(ledger, patient_id, format)
     if format == "html":
-        return HTMLResponse(content)
+        return HTMLResponse(content, headers={"Content-Security-Policy": RECORD_CSP})
     return JSONResponse(orjson.loads(content))
 
 

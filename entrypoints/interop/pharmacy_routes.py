@@ -55,7 +55,7 @@ async def _message(request: Request) -> Any:
 
 
 def _ledger_error(result: dict[str, Any]) -> JSONResponse | None:
-    code = result["error"]["code"]
+    code = result.get("error", {}).get("code")
     if code == "invalid":
         return JSONResponse(result, status_code=422)
     if code == "conflict":

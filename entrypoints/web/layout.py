@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi.responses import HTMLResponse
 
 from entrypoints.http.tokens import Principal
+from entrypoints.web.sessions import SignedIn
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
@@ -24,11 +25,13 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
-"""Sent with every page: the pages hold PHI, so nothing is cached, framed or referred."""
+"""Sent with every page: the pages hold PHI, so nothing is cached, framed or referred to
+another site. (`same-origin`, not `no-referrer`: under `no-referrer` a browser posts the
+pages' own forms with `Origin: null`, which the sign-in's Origin check must refuse.)"""
 
 STYLE = """
 *{box-sizing:border-box}
@@ -46,6 +49,8 @@ gap:28px;min-height:52px;flex-wrap:wrap}
 .topbar nav a.active{background:rgba(255,255,255,.22);font-weight:600}
 .who{font-size:13px;opacity:.95}.who b{font-weight:600}
 .who a{border:1px solid rgba(255,255,255,.5);margin-left:10px}
+.who form{display:inline;margin-left:10px}
+.who button{background:transparent;border:1px solid rgba(255,255,255,.5);padding:4px 12px}
 main{max-width:1180px;margin:0 auto;padding:22px 28px 40px}
 .masthead{background:#fff;border:1px solid #d9dde3;border-top:6px solid #1f4e79;
 border-radius:8px;padding:18px 24px;margin-bottom:20px}
@@ -125,10 +130,10 @@ def page(
             f'<a href="{href}"{ACTIVE if key == active else ""}>{label}</a>'
             for key, href, label in NAV
         )
-        who = (
-            f'<span class="who">Signed in as <b id="actor">{escape(principal.actor)}</b>'
-            '<a href="/ui/logout">Log out</a></span>'
-        )
+        out = logout_form(principal) if isinstance(principal, SignedIn) else ""
+        actor = escape(principal.actor)
+        who = f'<span class="who">Signed in as <b id="actor">{actor}</b>{out}</span>'
+
         bar = f"<nav>{links}</nav>{who}"
     else:
         bar = ""
@@ -142,6 +147,15 @@ def page(
         f"<main>{body}</main></body></html>"
     )
     return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+def logout_form(principal: SignedIn, label: str = "Log out") -> str:
+    """The sign-out button: a POST carrying the session's CSRF value."""
+    return (
+        '<form method="post" action="/ui/logout" class="logout">'
+        f'<input type="hidden" name="csrf" value="{escape(principal.csrf)}">'
+        f'<button type="submit">{escape(label)}</button></form>'
+    )
 
 
 def message_page(

@@ -1,9 +1,7 @@
 """The compliance staff's and auditors' web pages (server-rendered, no build step).
 
-- `GET /ui/login`, `POST /ui/login` (form field `token`): a compliance or auditor API token is
-  checked and kept in an HttpOnly, SameSite=Strict cookie `rems_token` scoped to `/ui`;
-  `GET /ui/logout` clears it. Signed-out pages redirect (303) to the login page; any other
-  role gets a 403 page.
+- Signing in and out (`/ui/login`, `/ui/logout`): `signin.py`. Signed-out pages redirect (303)
+  to the login page; any other role than compliance or auditor gets a 403 page.
 - `GET /ui?patient_id=ID`: search, redirects to `GET /ui/patients/{ID}[?as_of=...]`, the
   patient page (eligibility, due, timeline, history, as-of picker);
   `GET /ui/patients/{ID}/export`: the inspection record (`rems export --format html`).
@@ -16,84 +14,37 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import Annotated
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from application.errors import InvalidCommand, NotFound
 from application.queries import default_now, parse_as_of
 from audit.record import render
-from entrypoints.http.dependencies import api_state, principal_of
+from entrypoints.http.dependencies import api_state
 from entrypoints.http.policy import READERS
 from entrypoints.http.tokens import Principal
 from entrypoints.web.layout import HEADERS, message_page, page, search_form
 from entrypoints.web.patient import load_patient_view, render_patient
 from entrypoints.web.queue import SORTS, render_queue
+from entrypoints.web.signin import forbidden_role, web_principal
+from entrypoints.web.signin import router as signin_router
 
-COOKIE = "rems_token"
-COOKIE_PATH = "/ui"
-COOKIE_MAX_AGE = 12 * 3600
-"""A working day: after that, sign in again."""
-MAX_FORM_BYTES = 4096
 MAX_PARAM = 64
-FORM_MEDIA = "application/x-www-form-urlencoded"
 HOME = "/ui"
-
-
-def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a page of this site under /ui, never elsewhere."""
-    if (
-        not target
-        or not (target == HOME or target.startswith(("/ui/", "/ui?")))
-        or target.startswith(("/ui/login", "/ui/logout"))
-        or any(c in target for c in "\\\r\n\t ")
-    ):
-        return HOME
-    return target
 
 
 def _reader(request: Request) -> Principal | Response:
     """The signed-in compliance or auditor principal, or the response to send instead."""
-    principal = principal_of(request)
+    principal = web_principal(request)
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/ui/login?" + urlencode({"next": target}), status_code=303)
     if principal.role not in READERS:
-        return _forbidden(principal)
+        return forbidden_role(principal)
     return principal
-
-
-def _forbidden(principal: Principal) -> HTMLResponse:
-    return message_page(
-        403,
-        "Not for this role",
-        f"You are signed in as {principal.actor}. These pages are for compliance staff and "
-        "auditors only; prescriber and pharmacy systems use the API.",
-        None,
-        '<p><a href="/ui/logout">Sign in with another token</a></p>',
-    )
-
-
-def _login_page(next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
-    problem = f'<p class="error" id="login-error">{escape(error)}</p>' if error else ""
-    body = (
-        '<div class="card"><div class="kicker">Compliance staff and auditors</div>'
-        f"<h1>Sign in</h1>{problem}"
-        '<form method="post" action="/ui/login" id="login">'
-        '<label for="token">API token</label>'
-        '<input type="password" id="token" name="token" required autocomplete="off" '
-        'maxlength="200" autofocus placeholder="rems_…">'
-        f'<input type="hidden" name="next" value="{escape(safe_next(next_path))}">'
-        '<button type="submit">Sign in</button></form>'
-        '<p class="note" style="margin-top:14px">Use a token made with <code>rems tokens '
-        "create --role compliance</code> (or <code>--role auditor</code>). It is kept in a "
-        "cookie this browser sends only to these pages.</p></div>"
-    )
-    return page("Sign in", body, None, status=status)
 
 
 def _as_of_text(text: str, zone: ZoneInfo) -> str:
@@ -111,57 +62,7 @@ def _as_of_text(text: str, zone: ZoneInfo) -> str:
 
 router = APIRouter()
 """The web pages; the catch-all page comes last."""
-
-
-@router.get("/ui/login", include_in_schema=False)
-def login_form(next_path: Annotated[str, Query(alias="next")] = HOME) -> Response:
-    return _login_page(next_path)
-
-
-@router.post("/ui/login", include_in_schema=False)
-async def login(request: Request) -> Response:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != FORM_MEDIA:
-        return _login_page(HOME, "Send the sign-in form as a web form.", 415)
-    raw = await request.body()
-    if len(raw) > MAX_FORM_BYTES:
-        return _login_page(HOME, "The form is too large.", 413)
-    try:
-        fields = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=5)
-    except ValueError:
-        return _login_page(HOME, "The form has too many fields.", 400)
-    token = (fields.get("token") or [""])[0].strip()
-    next_path = safe_next((fields.get("next") or [HOME])[0])
-    state = api_state(request)
-    principal = await run_in_threadpool(state.tokens.authenticate, token) if token else None
-    if principal is None:
-        return _login_page(next_path, "That token is not valid (or has been revoked).", 401)
-    if principal.role not in READERS:
-        return _forbidden(principal)
-    response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    return response
-
-
-@router.get("/ui/logout", include_in_schema=False)
-def logout(request: Request) -> Response:
-    response = RedirectResponse("/ui/login", status_code=303)
-    response.delete_cookie(
-        COOKIE,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    return response
+router.include_router(signin_router)
 
 
 @router.get("/ui", include_in_schema=False)

@@ -131,7 +131,7 @@ class Http:
 
     def log_size(self) -> int:
         """How many events the ledger holds (its notification log's end)."""
-        return self.ledger.recorder.max_notification_id() or 0
+        return self.ledger.notifications.end()
 
     def patient_versions(self, patient_id: str) -> int:
         """How many events the patient's aggregate holds, read from the store."""

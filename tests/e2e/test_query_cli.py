@@ -125,7 +125,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             cwd=folder,
             summary=summary,
             last_at=ledger.last_recorded_at.isoformat(),
-            events=ledger.recorder.max_notification_id() or 0,
+            events=ledger.notifications.end(),
             authorization_number=numbers["authorization"],
             confirmation_number=numbers["confirmation"],
             denial_reference=numbers["denial"],

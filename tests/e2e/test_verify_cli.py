@@ -67,7 +67,7 @@ def test_verify_json_on_an_intact_ledger_exits_0(
     assert (code, err) == (0, "")
     assert answer["ok"] is True
     assert answer["problems"] == []
-    assert answer["events_checked"] == filled.ledger.recorder.max_notification_id()
+    assert answer["events_checked"] == filled.ledger.notifications.end()
     assert {"ok", "events_checked", "problems", "aggregates", "position"} <= set(answer)
 
 
@@ -115,7 +115,7 @@ def test_digest_json_shape_and_verify_with_it_exits_0(
     answer = as_json(out)
     assert code == 0
     assert set(answer) == {"position", "aggregates", "digest"}
-    assert answer["position"] == filled.ledger.recorder.max_notification_id()
+    assert answer["position"] == filled.ledger.notifications.end()
     assert answer["digest"].startswith(f"rems-digest-v1:{answer['position']}:")
     code, out, _ = rems(filled.ledger, capsys, "verify", "--digest", answer["digest"], "--json")
     assert (code, as_json(out)["digest"]) == (0, answer["digest"])
@@ -133,7 +133,7 @@ def test_digest_beyond_the_end_of_the_log_exits_2(
     filled: Program, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A position past the log's end prints a clear message on stderr and exits 2."""
-    end = filled.ledger.recorder.max_notification_id() or 0
+    end = filled.ledger.notifications.end()
     code, out, err = rems(filled.ledger, capsys, "digest", "--at-position", str(end + 1))
     assert (code, out) == (2, "")
     assert "beyond the end of the log" in err
@@ -167,11 +167,11 @@ def test_verify_with_a_malformed_digest_exits_2_recording_nothing(
 ) -> None:
     """A malformed digest prints the expected format on stderr, exits 2, and the log is
     unchanged."""
-    end = filled.ledger.recorder.max_notification_id()
+    end = filled.ledger.notifications.end()
     code, out, err = rems(filled.ledger, capsys, "verify", "--digest", digest, "--json")
     assert (code, out) == (2, "")
     assert "expected rems-digest-v1:POSITION:SHA256" in err
-    assert filled.ledger.recorder.max_notification_id() == end
+    assert filled.ledger.notifications.end() == end
 
 
 def test_a_non_numeric_position_is_an_argument_error(

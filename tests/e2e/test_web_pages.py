@@ -21,7 +21,7 @@ from httpx import Response
 from application.ledger import Ledger
 from entrypoints.http.app import create_app
 from entrypoints.http.tokens import Role
-from entrypoints.web.routes import safe_next
+from entrypoints.web.signin import safe_next
 from tests.conftest import make_ledger
 from tests.program import Program
 
@@ -79,8 +79,22 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 
 def login(client: TestClient, token: str, next_path: str | None = None) -> Response:
-    data = {"token": token} | ({"next": next_path} if next_path else {})
+    """Open the sign-in form (its CSRF value and cookie), then post the token with it."""
+    form = client.get("/ui/login")
+    match = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert match, form.text
+    data = {"token": token, "csrf": match[1]} | ({"next": next_path} if next_path else {})
     return client.post("/ui/login", data=data)
+
+
+def session_cookie_set(response: Response) -> bool:
+    """Whether the response opens a web session (sets a non-empty `rems_session`)."""
+    return any(
+        value.startswith("rems_session=")
+        and not value.startswith("rems_session=;")
+        and 'rems_session="";' not in value
+        for value in response.headers.get_list("set-cookie")
+    )
 
 
 def history_types(html: str) -> list[str]:
@@ -113,15 +127,16 @@ def test_login_sets_an_httponly_strict_cookie_and_returns_to_the_page(site: Site
     response = login(client, site.tokens["compliance"], "/ui/patients/PAT1?as_of=2026-03-20")
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/patients/PAT1?as_of=2026-03-20"
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"rems_token={site.tokens['compliance']};")
+    [cookie] = [c for c in response.headers.get_list("set-cookie") if c.startswith("rems_session=")]
+    assert site.tokens["compliance"] not in " ".join(response.headers.get_list("set-cookie"))
+    assert len(cookie.split(";")[0]) > len("rems_session=") + 40  # a random session ID
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite=strict", "path=/ui"} <= flags
     assert "secure" not in flags  # plain HTTP on 127.0.0.1; set when served over HTTPS
     page = client.get("/ui")
     assert page.status_code == 200
     assert '<b id="actor">compliance:staff-1</b>' in page.text
-    for link in ('href="/ui"', 'href="/ui/due"', 'href="/ui/logout"'):
+    for link in ('href="/ui"', 'href="/ui/due"', 'action="/ui/logout"'):
         assert link in page.text
 
 
@@ -141,7 +156,7 @@ def test_a_wrong_token_is_refused_and_sets_no_cookie(site: Site) -> None:
     for token in ("rems_not-a-token", ""):
         response = login(client, token)
         assert response.status_code == 401
-        assert "set-cookie" not in response.headers
+        assert not session_cookie_set(response)
         assert 'id="login-error"' in response.text
     assert client.post("/ui/login", json={"token": site.tokens["compliance"]}).status_code == 415
 
@@ -151,7 +166,7 @@ def test_prescriber_and_pharmacy_tokens_get_a_403_page(site: Site, role: str) ->
     client = site.client()
     response = login(client, site.tokens[role])
     assert response.status_code == 403
-    assert "set-cookie" not in response.headers
+    assert not session_cookie_set(response)
     assert "compliance staff and auditors only" in response.text
     bearer = {"Authorization": f"Bearer {site.tokens[role]}"}
     for path in ("/ui", "/ui/due", "/ui/patients/PAT1"):
@@ -163,11 +178,13 @@ def test_prescriber_and_pharmacy_tokens_get_a_403_page(site: Site, role: str) ->
 
 def test_logout_clears_the_cookie(site: Site) -> None:
     client = site.signed_in()
-    response = client.get("/ui/logout")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/ui").text)
+    assert csrf
+    response = client.post("/ui/logout", data={"csrf": csrf[1]})
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/login"
     cookie = response.headers["set-cookie"].lower()
-    assert cookie.startswith("rems_token=")
+    assert cookie.startswith("rems_session=")
     assert "max-age=0" in cookie
     assert "path=/ui" in cookie
     assert client.get("/ui").status_code == 303

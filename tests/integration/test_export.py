@@ -89,7 +89,10 @@ def test_json_export_holds_history_decisions_verification_and_digest(exported, t
         "generated_at",
         "program_timezone",
         "risk_category",
+        "history",
         "events",
+        "sth",
+        "head",
         "decisions",
         "verification",
         "digest",
@@ -98,7 +101,7 @@ def test_json_export_holds_history_decisions_verification_and_digest(exported, t
     assert record["program_timezone"] == "America/New_York"
     assert record["risk_category"] == "adult_female_reproductive_potential"
     assert datetime.fromisoformat(record["generated_at"]).tzinfo is not None
-    assert record["events"] == history(exported.ledger, "PAT1")["events"]
+    assert record["history"] == history(exported.ledger, "PAT1")["events"]
     assert [(d["type"], d["outcome"]) for d in record["decisions"]] == [
         ("AuthorizationDenied", "denied"),
         ("AuthorizationIssued", "issued"),

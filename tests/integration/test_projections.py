@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -69,7 +69,7 @@ def instants(ledger: Ledger) -> list[datetime]:
 
 def stored_count(ledger: Ledger) -> int:
     """How many events the store holds (the notification log's last position)."""
-    return ledger.recorder.max_notification_id() or 0
+    return ledger.notifications.end()
 
 
 def rows(database: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
@@ -91,8 +91,8 @@ def runner_on(ledger: Ledger, projections: list[Any], batch_size: int = 500) -> 
     return ProjectionRunner(
         ViewDatabase(ledger.settings.database_url),
         projections,
-        read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-        decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+        read=ledger.notifications.read,
+        decode=ledger.notifications.decode,
         batch_size=batch_size,
     )
 
@@ -374,7 +374,7 @@ def test_runner_overtaken_mid_batch_rolls_its_batch_back(any_ledger: Ledger) -> 
     def read_then_let_the_other_runner_win(start: int, limit: int) -> Any:
         nonlocal reads
         reads += 1
-        batch = any_ledger.recorder.select_notifications(start, limit)
+        batch = any_ledger.notifications.read(start, limit)
         if reads == 1:
             assert other.catch_up() == stored_count(any_ledger)
         return batch
@@ -383,7 +383,7 @@ def test_runner_overtaken_mid_batch_rolls_its_batch_back(any_ledger: Ledger) -> 
         ViewDatabase(any_ledger.settings.database_url),
         [EligibilityProjection(), ReportProjection(tz)],
         read=read_then_let_the_other_runner_win,
-        decode=lambda row: cast(LedgerEvent, any_ledger.mapper.to_domain_event(row)),
+        decode=any_ledger.notifications.decode,
     )
     try:
         assert slow.catch_up() == 0
@@ -485,8 +485,8 @@ def test_two_processes_opening_fresh_read_models_at_once_both_work(
                 runner = ProjectionRunner(
                     database,
                     [HoldingProjection(holding, release)],
-                    read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-                    decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+                    read=ledger.notifications.read,
+                    decode=ledger.notifications.decode,
                 )
                 outcomes["first"] = runner.catch_up()
             except BaseException as error:
@@ -502,8 +502,8 @@ def test_two_processes_opening_fresh_read_models_at_once_both_work(
                 runner = ProjectionRunner(
                     database,
                     [EligibilityProjection(), ReportProjection(ledger.settings.timezone)],
-                    read=lambda start, limit: ledger.recorder.select_notifications(start, limit),
-                    decode=lambda row: cast(LedgerEvent, ledger.mapper.to_domain_event(row)),
+                    read=ledger.notifications.read,
+                    decode=ledger.notifications.decode,
                 )
                 outcomes["second"] = runner.catch_up()
             except BaseException as error:

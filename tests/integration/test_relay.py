@@ -204,9 +204,9 @@ def ledger_events(ledger: Ledger) -> list[tuple[int, LedgerEvent]]:
     """Every event of the ledger with its notification-log position, in log order."""
     events: list[tuple[int, LedgerEvent]] = []
     start = 1
-    while rows := ledger.recorder.select_notifications(start, 1000):
-        events += [(row.id, cast(LedgerEvent, ledger.mapper.to_domain_event(row))) for row in rows]
-        start = rows[-1].id + 1
+    while batch := ledger.notifications.events(start, 1000):
+        events += batch
+        start = batch[-1][0] + 1
     return events
 
 

@@ -226,10 +226,10 @@ def filled(any_ledger: Ledger) -> Ledger:
 )
 def test_unknown_reference_is_not_found(filled: Ledger, reference: str) -> None:
     """An unknown number, patient, or a version that is no decision is `not_found`."""
-    count = filled.recorder.max_notification_id()
+    count = filled.notifications.end()
     with pytest.raises(NotFound):
         replay_decision(filled, reference)
-    assert filled.recorder.max_notification_id() == count
+    assert filled.notifications.end() == count
 
 
 @pytest.mark.parametrize(

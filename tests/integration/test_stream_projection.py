@@ -53,9 +53,8 @@ COMPARED = ("eligible", "risk_category", "initial", "reasons", "next_due")
 
 
 def _published(ledger: Ledger) -> list[LedgerEvent]:
-    rows = ledger.recorder.select_notifications(1, 1_000_000)
-    events = [ledger.mapper.to_domain_event(row) for row in rows]
-    return [e for e in events if isinstance(e, LedgerEvent) and topic_for(e) is not None]
+    events = [event for _, event in ledger.notifications.events(1, 1_000_000)]
+    return [e for e in events if topic_for(e) is not None]
 
 
 @pytest.mark.kafka

@@ -258,10 +258,7 @@ def test_every_domain_event_class_reads_back_from_the_store_equal_to_what_was_sa
 
     stored = {
         (e.originator_id, e.originator_version): e
-        for e in (
-            recording_ledger.mapper.to_domain_event(n)
-            for n in recording_ledger.recorder.select_notifications(start=1, limit=100_000)
-        )
+        for _, e in recording_ledger.notifications.events(1, 100_000)
     }
     assert len(stored) == len(saved)
     for live in saved:

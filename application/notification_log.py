@@ -1,0 +1,53 @@
+"""The one reader of the event store's notification log: rows by position, decoded to events.
+
+Projections, the relay, the digest, the CLI and the tests read the log through this, so the
+select and the decode live in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+
+from domain.base import LedgerEvent
+
+
+class NotificationLog:
+    """The ledger's events in recorded order, by notification position (from 1)."""
+
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> None:
+        self._recorder = recorder
+        self._mapper = mapper
+
+    def read(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """At most `limit` rows from position `start` (after it when not inclusive), up to
+        `stop`; rows carry `.id` (the position) and the stored event."""
+        return self._recorder.select_notifications(
+            start=start, limit=limit, stop=stop, inclusive_of_start=inclusive_of_start
+        )
+
+    def decode(self, notification: Any) -> LedgerEvent:
+        """The domain event of one row."""
+        return cast(LedgerEvent, self._mapper.to_domain_event(notification))
+
+    def events(self, start: int, limit: int) -> list[tuple[int, LedgerEvent]]:
+        """At most `limit` decoded events from position `start`, with their positions."""
+        return [(row.id, self.decode(row)) for row in self.read(start, limit)]
+
+    def end(self) -> int:
+        """The last position (0 while the log is empty)."""
+        return self._recorder.max_notification_id() or 0
+
+    def event_from(self, position: int) -> LedgerEvent | None:
+        """The first event at or after a position, or None past the end."""
+        rows = self.read(max(position, 1), 1)
+        return self.decode(rows[0]) if rows else None
