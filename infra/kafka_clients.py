@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -26,9 +27,13 @@ __all__ = [
 ]
 
 SUMMARY_INTERVAL_S = 30.0
-DELIVERY_TIMEOUT_MS = 15_000
-"""How long the relay's producer keeps a message before failing it (the relay then makes a new
-producer and sends the batch again)."""
+DELIVERY_TIMEOUT_MS = 120_000
+"""How long the relay's producer keeps a message before failing it: longer than the relay waits
+for a batch's acknowledgements (`consumers.relay.ACK_TIMEOUT_S`), so the producer never expires
+batches itself. kafka-python resets an idempotent producer's ID when it expires a batch, and the
+batches after it could then be written ahead of it (out of order); instead the relay gives up
+first, force-closes the producer (aborting every pending batch at once) and sends the batch again
+on a new one."""
 
 
 class ClientWarningSummary(logging.Handler):
@@ -127,7 +132,15 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
         "client_id": "rems-relay",
     }
     settings.update(overrides)
-    return ClosingProducer(**settings)
+    try:
+        return ClosingProducer(**settings)
+    except KafkaError:
+        # kafka-python 3.0 leaves the sockets of a failed bootstrap unclosed; finalise them now,
+        # quietly, rather than as ResourceWarnings wherever the collector next runs.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+        raise
 
 
 def manual_commit_consumer(bootstrap: str, group_id: str, **overrides: Any) -> Any:
