@@ -104,6 +104,10 @@ class Ledger(Application[UUID]):
         """A patient's current state."""
         return self._get(aggregate_id("patient", patient_id), project_patient, PatientState)
 
+    def patient_state_by_id(self, uid: UUID) -> PatientState | None:
+        """A patient's current state by aggregate ID (the relay knows only those)."""
+        return self._get(uid, project_patient, PatientState)
+
     def participant_state(self, kind: str, participant_id: str) -> ParticipantState | None:
         """A prescriber's or pharmacy's current state."""
         return self._get(aggregate_id(kind, participant_id), project_participant, ParticipantState)

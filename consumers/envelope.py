@@ -37,6 +37,8 @@ TOPICS = {
     "safety": "rems.safety",
 }
 DEAD_LETTER_TOPIC = "rems.dead-letter"
+AGE_CHANGE_TYPE = "RiskCategoryChangedByAge"
+"""The message of a minor's coming of age (consumers/age.py), on `rems.patients`."""
 
 SAFETY_EVENTS = (
     PregnancyReported,

@@ -18,11 +18,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
+from consumers.age import AGE_CHANGE_TOPIC, AgeChanges, PatientLookup, age_change_message
 from consumers.envelope import envelope, topic_for
 from consumers.pseudonyms import Pseudonyms
 from domain.base import LedgerEvent
+from domain.calendar import day_of
+from domain.patient_events import PatientEnrolled
 from infra.views import ViewDatabase
 
 log = logging.getLogger("rems.relay")
@@ -97,6 +102,7 @@ class Relay:
         new_publisher: Callable[[], Publisher],
         pseudonyms: Pseudonyms,
         batch_size: int = 500,
+        ages: tuple[AgeChanges, PatientLookup, ZoneInfo] | None = None,
     ) -> None:
         self._read = read
         self._decode = decode
@@ -112,6 +118,9 @@ class Relay:
         self.producers_made = 1
         """How many producers this relay has made (1 + one per failed batch)."""
         self._stale = False
+        self.ages = ages
+        """Minors' coming of age (consumers/age.py): the table, the patients, the zone."""
+        self._last_seen_at: datetime | None = None
         self.stop = threading.Event()
         """Set to stop: a wait for acknowledgements gives up with `RelayStopped`."""
 
@@ -147,6 +156,10 @@ class Relay:
         futures = []
         for row in rows:
             event = self._decode(row)
+            if self.ages is not None and isinstance(event, PatientEnrolled):
+                self.ages[0].note(event)
+            if self._last_seen_at is None or event.timestamp > self._last_seen_at:
+                self._last_seen_at = event.timestamp
             topic = topic_for(event)
             if topic is None:
                 continue
@@ -169,7 +182,39 @@ class Relay:
             raise
         self.positions.set(rows[-1].id)
         self.last_position = rows[-1].id
+        self.publish_age_changes(rows[-1].id)
         return len(rows)
+
+    def publish_age_changes(self, position: int) -> int:
+        """Send every coming of age due by the ledger's latest time seen; return how many."""
+        if self.ages is None or self._last_seen_at is None:
+            return 0
+        ages, patient_of, tz = self.ages
+        sent = 0
+        for aggregate, day in ages.due_by(day_of(self._last_seen_at, tz)):
+            patient = patient_of(aggregate)
+            message = None
+            if patient is not None:
+                message = age_change_message(
+                    aggregate, day, patient, self.pseudonyms, tz, self._last_seen_at, position
+                )
+            if message is not None:
+                future = self._fresh_publisher().send(
+                    AGE_CHANGE_TOPIC,
+                    value=message.model_dump_json().encode(),
+                    key=message.aggregate_id.encode(),
+                )
+                try:
+                    self._await_acknowledgements(1)
+                    future.get(timeout=ACK_TIMEOUT_S)
+                except RelayStopped:
+                    raise
+                except Exception:
+                    self.renew_publisher()
+                    raise
+                sent += 1
+            ages.done(aggregate, day)
+        return sent
 
     def _await_acknowledgements(self, count: int) -> None:
         """Flush, saying in the log when the broker is slow to acknowledge (it may be away)."""

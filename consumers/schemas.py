@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from consumers.envelope import (
+    AGE_CHANGE_TYPE,
     FREE_TEXT_FLAGS,
     INTERNAL,
     SCHEMA_VERSION,
@@ -135,6 +136,29 @@ def topic_schema(topic: str, classes: list[type[LedgerEvent]]) -> dict[str, Any]
             {
                 "if": {"properties": {"type": {"const": event_class.__name__}}},
                 "then": {"properties": {"payload": payload}},
+            }
+        )
+    if topic == TOPICS["patients"]:  # consumers/age.py
+        schema["properties"]["type"]["enum"].append(AGE_CHANGE_TYPE)
+        category = {"$ref": "#/$defs/RiskCategory"}
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": AGE_CHANGE_TYPE}}},
+                "then": {
+                    "properties": {
+                        "payload": {
+                            "type": "object",
+                            "description": "A minor's category changed by age alone, sent on "
+                            "the day (occurred_at: its first instant), never before.",
+                            "properties": {
+                                "previous_risk_category": category,
+                                "risk_category": category,
+                            },
+                            "required": ["previous_risk_category", "risk_category"],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
             }
         )
     schema.pop("$defs", None)

@@ -106,8 +106,9 @@ class ClosingProducer(KafkaProducer):  # type: ignore[misc]  # kafka-python is u
             sender = getattr(self, "_sender", None)
             if sender is not None:
                 sender.force_close()
-                sender.join(1.0)
+                sender.join(5.0)
             self._closed = True
+        _collect_unclosed_sockets()
 
 
 def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
@@ -134,13 +135,19 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
     settings.update(overrides)
     try:
         return ClosingProducer(**settings)
-    except KafkaError:
-        # kafka-python 3.0 leaves the sockets of a failed bootstrap unclosed; finalise them now,
-        # quietly, rather than as ResourceWarnings wherever the collector next runs.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
-        raise
+    except KafkaError as error:
+        # A new exception without the traceback, whose frames hold the failed sockets.
+        failure = KafkaError(f"{type(error).__name__}: {error}")
+    _collect_unclosed_sockets()
+    raise failure
+
+
+def _collect_unclosed_sockets() -> None:
+    """Finalise, quietly, the sockets kafka-python 3.0 leaves unclosed (a failed bootstrap, a
+    forced close), rather than as ResourceWarnings wherever the collector next runs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def manual_commit_consumer(bootstrap: str, group_id: str, **overrides: Any) -> Any:

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from application.ledger import Ledger
+from consumers.age import AgeChanges
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
 from consumers.pseudonyms import pseudonyms_for
 from consumers.relay import Relay, RelayPositions
 from consumers.schemas import write_schemas
 from entrypoints.cli.printing import print_json
 from infra.kafka_clients import create_topics, idempotent_producer, summarise_client_warnings
+from infra.row_cipher import row_sealer
 from infra.settings import Settings
 from infra.views import ViewDatabase
 
@@ -33,6 +35,11 @@ def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
             positions=RelayPositions(database),
             new_publisher=lambda: idempotent_producer(bootstrap),
             pseudonyms=pseudonyms_for(ledger.settings, database),
+            ages=(
+                AgeChanges(database, row_sealer(ledger.settings.cipher_key())),
+                lambda uid: ledger.patient_state_by_id(uid),
+                ledger.settings.timezone,
+            ),
         )
     except BaseException:
         database.close()
