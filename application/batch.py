@@ -44,6 +44,9 @@ class PendingBatch:
     """The ledger's event clock before the group (restored if the group is abandoned)."""
     events: list[LedgerEvent] = field(default_factory=list)
     by_aggregate: dict[UUID, list[LedgerEvent]] = field(default_factory=dict)
+    folded: dict[UUID, tuple[Any, int, Any, Projector]] = field(default_factory=dict)
+    """Per aggregate: the stored state it was folded on, how many held events are in, the
+    state after them, and the projector (so a later read folds only the newer ones)."""
 
     def hold(self, events: Sequence[LedgerEvent]) -> None:
         """Keep one line's events for the group's commit."""
@@ -58,7 +61,21 @@ class PendingBatch:
             return stored
         if (stored.version if stored is not None else 0) + 1 != held[0].originator_version:
             raise StaleGroupError(uid)
-        return projector(stored, held)
+        base, count, state, _ = self.folded.get(uid, (stored, 0, stored, projector))
+        if base is not stored:
+            count, state = 0, stored
+        if count < len(held):
+            state = projector(state, held[count:])
+            self.folded[uid] = (stored, len(held), state, projector)
+        return state
+
+    def commit_states(self) -> dict[UUID, tuple[Any, Projector]]:
+        """The states after the group of the aggregates whose every held event was folded."""
+        return {
+            uid: (state, projector)
+            for uid, (_, count, state, projector) in self.folded.items()
+            if count == len(self.by_aggregate[uid])
+        }
 
 
 def apply_lines(
@@ -106,7 +123,10 @@ def apply_group(ledger: Ledger, group: Sequence[tuple[int, bytes | str]]) -> lis
             ledger.states.evict(batch.by_aggregate)
             ledger.last_recorded_at = batch.last_recorded_at
         else:
-            ledger.states.committed(batch.events)
+            folded = batch.commit_states()
+            for uid, (state, projector) in folded.items():
+                ledger.states.put(uid, state, projector)
+            ledger.states.committed([e for e in batch.events if e.originator_id not in folded])
             return results
         finally:
             ledger.pending_batch = None

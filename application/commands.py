@@ -241,7 +241,7 @@ class ResolvePregnancyReport(Command):
 
 
 COMMANDS: dict[str, type[Command]] = {
-    model.model_fields["command"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    model.model_fields["command"].annotation.__args__[0]: model  # type: ignore[union-attr]  # every command model's `command` is a Literal
     for model in (
         RegisterPrescriber,
         CertifyPrescriber,

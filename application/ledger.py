@@ -14,22 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
-from pydantic import ValidationError
 
-from application.commands import COMMANDS, DECISION_COMMANDS, Command, dates_of
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
-from application.handlers import HANDLERS
 from application.notification_log import NotificationLog
-from application.parsing import invalid_from_validation
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
-from domain.base import Frozen, LedgerEvent
+from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.chain import NewAggregate
 from domain.participants import ParticipantState, project_participant
@@ -49,8 +45,7 @@ from infra.settings import ClockMode, Settings
 
 if TYPE_CHECKING:
     from application.batch import PendingBatch
-
-S = TypeVar("S", bound=Frozen)
+    from application.commands import Command
 
 
 def system_now() -> datetime:
@@ -84,11 +79,12 @@ class Ledger(Application[UUID]):
         self.last_recorded_at = self._read_last_recorded_at()
 
     # ----------------------------------------------------------------- reading aggregates
-    def _get(self, uid: UUID, projector: Projector, kind: type[S]) -> S | None:
+    def _get(self, uid: UUID, projector: Projector) -> Any:
+        """The aggregate's state (None when it has no events), as this command sees it."""
         state = self._committed_state(uid, projector)
         if self.pending_batch is not None:
             state = self.pending_batch.state_after(uid, state, projector)
-        return cast(S | None, state)
+        return state
 
     def _committed_state(self, uid: UUID, projector: Projector) -> Any:
         """The aggregate's state as stored: the cached one moved forward by any newer events
@@ -102,24 +98,28 @@ class Ledger(Application[UUID]):
 
     def patient_state(self, patient_id: str) -> PatientState | None:
         """A patient's current state."""
-        return self._get(aggregate_id("patient", patient_id), project_patient, PatientState)
+        return cast(
+            PatientState | None, self._get(aggregate_id("patient", patient_id), project_patient)
+        )
 
     def patient_state_by_id(self, uid: UUID) -> PatientState | None:
         """A patient's current state by aggregate ID (the relay knows only those)."""
-        return self._get(uid, project_patient, PatientState)
+        return cast(PatientState | None, self._get(uid, project_patient))
 
     def participant_state(self, kind: str, participant_id: str) -> ParticipantState | None:
         """A prescriber's or pharmacy's current state."""
-        return self._get(aggregate_id(kind, participant_id), project_participant, ParticipantState)
+        uid = aggregate_id(kind, participant_id)
+        return cast(ParticipantState | None, self._get(uid, project_participant))
 
     def claim(self, kind: str, number: str) -> NumberClaim | None:
         """The owner of an authorization or confirmation number."""
-        return self._get(aggregate_id(kind, number), project_claim, NumberClaim)
+        return cast(NumberClaim | None, self._get(aggregate_id(kind, number), project_claim))
 
     def receipt(self, actor: str, command_id: str) -> CommandReceipt | None:
         """The first result of a command ID sent by this actor (keys are per caller, so one
         caller's key never answers with another's result)."""
-        return self._get(receipt_id(actor, command_id), project_receipt, CommandReceipt)
+        receipt = self._get(receipt_id(actor, command_id), project_receipt)
+        return cast(CommandReceipt | None, receipt)
 
     def stored_events(self, uid: UUID) -> list[LedgerEvent]:
         """Every event of an aggregate, in order."""
@@ -154,6 +154,10 @@ class Ledger(Application[UUID]):
         _check_not_future(command, now, self.settings)
         at = DecisionTime.in_force(now, self.settings.timezone)
         unit = Unit(aggregates=self, at=at, actor=actor, command_id=command.command_id)
+        # The command path (models, handlers) loads on the first command: queries, audits and
+        # `rems --help` start without it.
+        from application.handlers import HANDLERS
+
         try:
             outcome = HANDLERS[command.command](unit, command)
         except RemsError as error:
@@ -191,6 +195,8 @@ class Ledger(Application[UUID]):
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
 
     def _resolve_now(self, command: Command) -> datetime:
+        from application.commands import DECISION_COMMANDS
+
         if self.settings.clock is ClockMode.EVENT:
             if command.at is None:
                 msg = "at: required under REMS_CLOCK=event (each command's at is its time)."
@@ -237,6 +243,11 @@ def _as_object(raw: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
 
 
 def _parse(obj: dict[str, Any]) -> Command:
+    from pydantic import ValidationError
+
+    from application.commands import COMMANDS
+    from application.parsing import invalid_from_validation
+
     name = obj.get("command")
     if not isinstance(name, str):
         msg = "command: missing; every line needs a 'command' field."
@@ -252,6 +263,8 @@ def _parse(obj: dict[str, Any]) -> Command:
 
 
 def _check_not_future(command: Command, now: datetime, settings: Settings) -> None:
+    from application.commands import dates_of
+
     today = day_of(now, settings.timezone)
     for name, value in dates_of(command).items():
         future = value > now if isinstance(value, datetime) else value > today

@@ -115,16 +115,6 @@ class Unit:
         self.pending.append(event)
         return event
 
-    def record_on_patient(
-        self,
-        event_class: type[E],
-        patient: PatientState,
-        occurred_at: datetime | None = None,
-        **fields: Any,
-    ) -> E:
-        """Append a fact to a patient's aggregate."""
-        return self.record(event_class, patient, occurred_at, **fields)
-
     @staticmethod
     def patient_aggregate_id(patient_id: str) -> UUID:
         """The patient's deterministic aggregate ID."""

@@ -26,16 +26,23 @@ from projections.runner import ProjectionRunner
 class Views:
     """Read models of one ledger, caught up before every answer."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(
+        self, ledger: Ledger, database_url: str | None = None, stop: int | None = None
+    ) -> None:
+        """The read models in the ledger's database, or (for `verify`) built afresh in
+        another one from the log up to position `stop`."""
         self.ledger = ledger
         self.sealer = row_sealer(ledger.settings.cipher_key())
         """Seals the patient rows when an encryption key is configured."""
-        self.database = ViewDatabase(ledger.settings.database_url)
+        self.database = ViewDatabase(database_url or ledger.settings.database_url)
         try:
             self.runner = ProjectionRunner(
                 self.database,
-                [EligibilityProjection(self.sealer), ReportProjection(ledger.settings.timezone)],
-                read=ledger.notifications.read,
+                [
+                    EligibilityProjection(sealer=self.sealer),
+                    ReportProjection(ledger.settings.timezone),
+                ],
+                read=lambda start, limit: ledger.notifications.read(start, limit, stop=stop),
                 decode=ledger.notifications.decode,
             )
         except BaseException:
@@ -99,3 +106,21 @@ class Views:
         self.runner.catch_up()
         with self.database.transaction() as cursor:
             return monthly_report(cursor)
+
+    def contents(self) -> dict[str, dict[str, Any]]:
+        """Everything the read models hold as read back (not caught up first): each patient's
+        and participant's row by aggregate ID, and the monthly report."""
+        with self.database.transaction() as cursor:
+            patients = {
+                str(aggregate_id("patient", p.patient_id)): p.model_dump(mode="json")
+                for p in all_patients(cursor)
+            }
+            participants = {}
+            for (key,) in cursor.fetchall("SELECT aggregate_id FROM eligibility_participants"):
+                row = load_participant(cursor, str(key))
+                participants[str(key)] = row.model_dump(mode="json") if row else None
+            return {
+                "eligibility_patients": patients,
+                "eligibility_participants": participants,
+                "report_authorizations": {"report": monthly_report(cursor)},
+            }

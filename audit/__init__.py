@@ -1,7 +1,8 @@
 """Audit of the stored ledger: `verify` (tamper evidence) and published digests."""
 
 from audit.digest import Digest, compute_digest, parse_digest
-from audit.verify import Problem, ProblemKind, VerificationReport, verify
+from audit.findings import Problem, ProblemKind, VerificationReport
+from audit.verify import verify
 
 __all__ = [
     "Digest",

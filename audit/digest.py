@@ -72,8 +72,9 @@ def row_error(row: Notification | BadRow) -> str | None:
     """Why a row cannot be taken as an event of an aggregate, or None."""
     if isinstance(row, BadRow):
         return row.error
-    if not isinstance(row.originator_version, int):
-        return f"its version {row.originator_version!r} is not an integer"
+    version: object = row.originator_version  # an untyped column (SQLite) may hold anything
+    if not isinstance(version, int):
+        return f"its version {version!r} is not an integer"
     return None
 
 

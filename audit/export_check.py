@@ -13,9 +13,9 @@ import re
 from typing import Any
 from uuid import UUID
 
-from audit.log_tree import head_leaf_data, log_leaf_data
 from audit.merkle import leaf_hash, verify_inclusion
 from audit.tree_heads import BadInput, check_key_record, check_sth, signature_problem
+from audit.tree_leaves import head_leaf_data, log_leaf_data
 from domain.chain import GENESIS, ChainError, stored_event_hash
 from domain.registry import aggregate_id
 

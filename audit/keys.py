@@ -34,8 +34,8 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def b64url_decode(text: str) -> bytes:
-    """The bytes of unpadded base64url; `ValueError` when it is not."""
+def b64url_decode(text: object) -> bytes:
+    """The bytes of unpadded base64url; `ValueError` when it is not (JSON may hold anything)."""
     if not isinstance(text, str) or "=" in text:
         msg = "not unpadded base64url"
         raise ValueError(msg)

@@ -14,24 +14,29 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from audit.digest import decode_state
+from audit.export_check import check_export
 from audit.keys import CURRENT, SigningKey, key_record, key_records, load_signing_key, raw_public
-from audit.log_tree import HeadsTree, LogTree
+from audit.log_tree import LogTree
 from audit.merkle import inclusion_ranges, subtree_of
-from audit.tree_heads import Sender, publish, sign_tree_head
+from audit.tree_heads import BadInput, Sender, publish, sign_tree_head
+from audit.tree_leaves import HeadsTree
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
 
 
-def proof_members(ledger: Ledger, aggregate: UUID, send: Sender | None = None) -> dict[str, Any]:
+def proof_members(
+    ledger: Ledger, aggregate: UUID, send: Sender | None = None, publish_head: bool = True
+) -> dict[str, Any]:
     """`sth`, `consistency_from_published`, `public_key`, `events` and `head` for one
-    aggregate; `KeyError_` when the ledger has no signing key (nothing is published then)."""
+    aggregate; `KeyError_` when the ledger has no signing key (nothing is published then).
+    Without `publish_head` the STH is signed but not published (the web page's check)."""
     key = load_signing_key(ledger.settings.signing_key_file)
     aid = str(aggregate)
     with LogTree(ledger) as tree:
         snapshot = tree.snapshot()
         sth = sign_tree_head(snapshot, key)
-        consistency = publish(tree, sth, ledger.settings.sth_file, send)
+        consistency = publish(tree, sth, ledger.settings.sth_file, send) if publish_head else None
         leaves = tree.leaves_of_aggregate(aid, snapshot.last_position)
         with tree.reading() as reader:
             paths = [
@@ -87,3 +92,26 @@ def _head(heads: list[tuple[str, int, str]], aid: str) -> dict[str, Any] | None:
         "tree_size": len(leaves),
         "inclusion_proof": [h.hex() for h in path],
     }
+
+
+def self_check(ledger: Ledger, members: dict[str, Any]) -> dict[str, Any]:
+    """The export's proof members checked as an inspector will (`{"ok", "problems"}`), so the
+    record never says "verified" of proofs that do not hold."""
+    assert ledger.settings.signing_key_file is not None, "the members were signed"
+    try:
+        problems = check_export(members, key_records(ledger.settings.signing_key_file))
+    except BadInput as error:
+        problems = [str(error)]
+    return {"ok": not problems, "problems": problems}
+
+
+def seal_of(ledger: Ledger, aggregate: UUID) -> dict[str, Any] | None:
+    """The aggregate's events checked now against a freshly signed (unpublished) tree head,
+    as an inspector would check its export: `{"tree_size", "key_id", "problems"}`; None
+    when the ledger has no signing key."""
+    if ledger.settings.signing_key_file is None:
+        return None
+    members = proof_members(ledger, aggregate, publish_head=False)
+    problems = self_check(ledger, members)["problems"]
+    sth = members["sth"]
+    return {"tree_size": sth["tree_size"], "key_id": sth["key_id"], "problems": problems}

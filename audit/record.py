@@ -21,9 +21,10 @@ from application.ledger import Ledger, system_now
 from application.queries import default_now, history
 from application.replay import replay
 from audit.digest import compute_digest
-from audit.proof_export import proof_members
+from audit.findings import Problem
+from audit.proof_export import proof_members, self_check
 from audit.tree_heads import Sender
-from audit.verify import Problem, verify
+from audit.verify import verify
 from domain.calendar import day_of
 from domain.catalogue import RULES
 from domain.categories import category_of
@@ -75,6 +76,7 @@ def build_record(
         proofs: dict[str, Any] = {**UNSIGNED, "events": [], "unsigned": NO_KEY}
     else:
         proofs = proof_members(ledger, aggregate_id("patient", patient_id), send)
+        proofs["tree_head_check"] = self_check(ledger, proofs)
     return {
         "format": EXPORT_FORMAT,
         "patient_id": patient_id,

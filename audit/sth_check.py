@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from audit.log_tree import LogTree, recompute
+from audit.findings import Problem, ProblemKind
+from audit.log_tree import LogTree
 from audit.merkle import root_of, verify_consistency
 from audit.tree_heads import consistency_proof, signature_problem
-from audit.verify import Problem, ProblemKind
+from audit.tree_leaves import Leaf, Recomputed, heads_of, recompute
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -52,7 +53,8 @@ def check_against_sth(
                 last,
                 f"the log tree recomputed from the rows {where} has root {rows.root.hex()}, not "
                 f"the signed {sth['root_hash']}: an event at or before position {last} was "
-                "altered, deleted, inserted or reordered after the head was published.",
+                f"altered, deleted, inserted or reordered after the head was published"
+                f"{_first_difference(ledger, rows.rows[:size])}.",
             )
         )
     if rows.heads.root.hex() != sth["heads_root"]:
@@ -62,11 +64,37 @@ def check_against_sth(
                 last,
                 f"the heads tree recomputed from the rows {where} has root "
                 f"{rows.heads.root.hex()}, not the signed {sth['heads_root']}: an aggregate's "
-                "events at or before that position were changed.",
+                f"events at or before that position were changed{_changed_head(ledger, rows)}.",
             )
         )
     problems.extend(_current_tree(ledger, sth, rows.leaves))
     return problems
+
+
+def _first_difference(ledger: Ledger, rows: list[Leaf]) -> str:
+    """Where the rows first differ from the leaves the ledger's tree was built from (the
+    cache is no evidence, but it points at the event that changed)."""
+    with LogTree(ledger) as tree:
+        cached = tree.cached_leaves(len(rows))
+    for now, then in zip(rows, cached, strict=False):
+        if now != then:
+            return (
+                f"; the first changed event is at position {then.position} "
+                f"({then.originator_id} v{then.version})"
+            )
+    return ""
+
+
+def _changed_head(ledger: Ledger, rows: Recomputed) -> str:
+    """The first aggregate whose head differs from the one the cached leaves give."""
+    with LogTree(ledger) as tree:
+        cached = heads_of(tree.cached_leaves(rows.tree_size)).heads
+    now = {a: (v, h) for a, v, h in rows.heads.heads}
+    then = {a: (v, h) for a, v, h in cached}
+    for aggregate in sorted(set(now) | set(then)):
+        if now.get(aggregate) != then.get(aggregate):
+            return f" (first: aggregate {aggregate})"
+    return ""
 
 
 def _current_tree(ledger: Ledger, sth: dict[str, Any], leaves: list[bytes]) -> list[Problem]:

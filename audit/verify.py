@@ -15,7 +15,6 @@ Memory is bounded by the number of aggregates and decisions, not events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -35,7 +34,9 @@ from audit.digest import (
     read_log,
     row_error,
 )
-from domain.base import Frozen, LedgerEvent
+from audit.findings import Problem, ProblemKind, VerificationReport
+from audit.sequence_track import Gap, Track
+from domain.base import LedgerEvent
 from domain.chain import CHAIN_MEMBER, GENESIS, ChainError, stored_event_hash
 from domain.decision_events import AuthorizationIssued, DispenseConfirmed
 from domain.registry import NumberClaimed, aggregate_id
@@ -53,88 +54,6 @@ NUMBER_FIELDS: dict[type[LedgerEvent], tuple[str, str]] = {
 """Decisions that issue a number: the claim kind and the field holding the number."""
 
 
-class ProblemKind(StrEnum):
-    """What verification found wrong with a stored event."""
-
-    ALTERED = "altered"
-    CHAIN_BROKEN = "chain_broken"
-    MISSING_VERSION = "missing_version"
-    OUT_OF_ORDER = "out_of_order"
-    UNREADABLE = "unreadable"
-    UNKNOWN_TOPIC = "unknown_topic"
-    INVALID_EVENT = "invalid_event"
-    ORPHAN_CLAIM = "orphan_claim"
-    UNCLAIMED_NUMBER = "unclaimed_number"
-    DIGEST_MISMATCH = "digest_mismatch"
-    DIGEST_BEYOND_END = "digest_beyond_end"
-    STH_SIGNATURE = "sth_signature"
-    STH_MISMATCH = "sth_mismatch"
-    STH_BEYOND_END = "sth_beyond_end"
-    TREE_INCONSISTENT = "tree_inconsistent"
-
-
-class Problem(Frozen):
-    """One finding of `verify`."""
-
-    aggregate_id: UUID | None
-    """The aggregate concerned (None for a ledger-wide finding, e.g. a digest mismatch)."""
-    version: int | None
-    """The version of the event concerned, when there is one."""
-    position: int | None
-    """The log position (notification ID) of the row concerned, when there is one."""
-    kind: ProblemKind
-    """What is wrong."""
-    message: str
-    """A sentence an auditor can act on."""
-
-
-class VerificationReport(Frozen):
-    """The answer of `rems verify`."""
-
-    ok: bool
-    """True when no problem was found."""
-    events_checked: int
-    """Rows of the notification log read."""
-    aggregates: int
-    """Distinct aggregates among them."""
-    position: int
-    """The last log position read (0 for an empty log)."""
-    digest: str | None = None
-    """The published digest checked, if one was given."""
-    problems: list[Problem]
-    """Every finding, in log order."""
-
-
-@dataclass
-class _Gap:
-    first: int
-    last: int
-    position: int
-    """The row after the gap: where it was noticed."""
-    after: int
-    """The version of that row."""
-
-
-@dataclass
-class _Track:
-    """An aggregate's sequence as read so far: its highest version, and that row's hash."""
-
-    version: int
-    hash: str | None
-    position: int
-    gaps: list[_Gap] = field(default_factory=list)
-
-    def fill(self, version: int) -> None:
-        """A late row arrived: its version is no longer missing (it is out of order)."""
-        for gap in list(self.gaps):
-            if gap.first <= version <= gap.last:
-                self.gaps.remove(gap)
-                if gap.first < version:
-                    self.gaps.append(_Gap(gap.first, version - 1, gap.position, gap.after))
-                if version < gap.last:
-                    self.gaps.append(_Gap(version + 1, gap.last, gap.position, gap.after))
-
-
 @dataclass(frozen=True)
 class _Number:
     aggregate: UUID
@@ -148,7 +67,7 @@ class _Verifier:
     ledger: Ledger
     digest_position: int | None
     problems: list[Problem] = field(default_factory=list)
-    tracks: dict[UUID, _Track] = field(default_factory=dict)
+    tracks: dict[UUID, Track] = field(default_factory=dict)
     claims: dict[tuple[str, str], _Number] = field(default_factory=dict)
     issued: dict[tuple[str, str], _Number] = field(default_factory=dict)
     heads: Heads = field(default_factory=Heads)
@@ -202,9 +121,10 @@ class _Verifier:
     def _check_event(self, row: Notification, aid: UUID, state: dict[str, Any]) -> None:
         cls: Any = None
         # An untyped column (SQLite) may hold anything: only a string naming a domain module.
-        if isinstance(row.topic, str) and row.topic.startswith(EVENT_PACKAGE):
+        topic: object = row.topic
+        if isinstance(topic, str) and topic.startswith(EVENT_PACKAGE):
             try:
-                cls = resolve_topic(row.topic)
+                cls = resolve_topic(topic)
             except TopicError:
                 cls = None
         if not (isinstance(cls, type) and issubclass(cls, LedgerEvent)):
@@ -244,10 +164,10 @@ class _Verifier:
             return
         expected = 1 if track is None else track.version + 1
         if track is None:
-            track = self.tracks[aid] = _Track(version, stored_hash, row.id)
+            track = self.tracks[aid] = Track(version, stored_hash, row.id)
         if version > expected:
             # Reported at the end: a late row may still fill the gap (then it is out of order).
-            track.gaps.append(_Gap(expected, version - 1, row.id, version))
+            track.gaps.append(Gap(expected, version - 1, row.id, version))
         elif previous is not None:
             chained_on = GENESIS if version == 1 else track.hash
             if chained_on is not None and previous != chained_on:

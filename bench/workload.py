@@ -43,7 +43,7 @@ class _SeededBits:
 
 def seed_numbers(seed: int = 1) -> None:
     """Draw authorization and confirmation numbers from a seeded generator (benches only)."""
-    application.numbers.secrets = _SeededBits(seed)  # type: ignore[attr-defined,assignment]
+    application.numbers.secrets = _SeededBits(seed)  # type: ignore[attr-defined,assignment]  # a seeded stand-in for the module
 
 
 def event_clock_ledger(url: str) -> Ledger:

@@ -138,7 +138,8 @@ class Relay:
         except Exception as error:  # a broken producer may fail to close; it is dropped anyway
             log.info("relay: closing the failed producer: %s: %s", type(error).__name__, error)
 
-    def _fresh_publisher(self) -> Publisher:
+    def current_publisher(self) -> Publisher:
+        """The producer, a new one if the last batch failed."""
         if self._stale:
             self.publisher = self._new_publisher()
             self._stale = False
@@ -152,7 +153,7 @@ class Relay:
         rows = self._read(start + 1, self.batch_size)
         if not rows:
             return 0
-        publisher = self._fresh_publisher()
+        publisher = self.current_publisher()
         futures = []
         for row in rows:
             event = self._decode(row)
@@ -199,7 +200,7 @@ class Relay:
                     aggregate, day, patient, self.pseudonyms, tz, self._last_seen_at, position
                 )
             if message is not None:
-                future = self._fresh_publisher().send(
+                future = self.current_publisher().send(
                     AGE_CHANGE_TOPIC,
                     value=message.model_dump_json().encode(),
                     key=message.aggregate_id.encode(),

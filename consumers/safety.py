@@ -17,62 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime
-
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS, Envelope
+from consumers.safety_case import CASE_COLUMNS, CaseKind, SafetyCase, case_from_row
 from consumers.subscriber import DataError, Subscriber
-from domain.base import Frozen
 from infra.views import Cursor, ViewDatabase
 
 SAFETY_GROUP = "rems-safety"
 SAFETY_TOPICS = (TOPICS["patients"], TOPICS["decisions"], TOPICS["safety"])
 REPORT_DEADLINE = timedelta(hours=24)
 """How long after the ledger learned of a case its reports may be missing before a flag."""
-
-
-class CaseKind(StrEnum):
-    """What opened a safety case."""
-
-    PREGNANCY_REPORTED = "pregnancy_reported"
-    POSITIVE_TEST = "positive_test"
-    MENSTRUAL_ABNORMALITY = "menstrual_abnormality"
-
-
-class SafetyCase(Frozen):
-    """One suspected embryo-fetal exposure to follow up."""
-
-    case_id: str
-    """The event ID of the fact that opened the case."""
-    patient: str
-    """The patient's pseudonym (aggregate ID)."""
-    kind: CaseKind
-    """Pregnancy report, positive test or menstrual abnormality."""
-    event_date: date
-    """Suspected-on date, test collection date or the date the abnormality was noted."""
-    recorded_at: AwareDatetime
-    """When the ledger recorded the fact (the 24-hour clock starts here)."""
-    prescriber_id: str | None
-    """The prescriber of record when the fact was recorded (None: not yet known)."""
-    last_dispense_at: AwareDatetime | None
-    """The last dispense recorded before the fact (None: none)."""
-    reported_to_medwatch: bool
-    """FDA MedWatch (3500A) was told, by this report or a later one."""
-    reported_to_rems: bool
-    """The REMS was told, by this report or a later one."""
-    follow_up_flag: str | None
-    """Set by `flag_missing_reports`: which reports are missing after 24 hours."""
-    flagged_at: AwareDatetime | None
-    """The `now` of the check that set the flag."""
-
-
-_CASE_COLUMNS = (
-    "case_id, aggregate_id, kind, event_date, recorded_at, prescriber_id, last_dispense_at, "
-    "reported_to_medwatch, reported_to_rems, follow_up_flag, flagged_at"
-)
 
 
 class SafetyCases:
@@ -149,9 +105,9 @@ class SafetyCases:
     def cases(self, cursor: Cursor) -> list[SafetyCase]:
         """Every case, oldest recorded first."""
         rows = cursor.fetchall(
-            f"SELECT {_CASE_COLUMNS} FROM safety_cases ORDER BY recorded_at, case_id"
+            f"SELECT {CASE_COLUMNS} FROM safety_cases ORDER BY recorded_at, case_id"
         )
-        return [_case(row) for row in rows]
+        return [case_from_row(row) for row in rows]
 
     # -- context -----------------------------------------------------------------------
 
@@ -294,24 +250,6 @@ class SafetyConsumer:
     def close(self) -> None:
         """Leave the group and close the Kafka clients (not the store)."""
         self.subscriber.close()
-
-
-def _case(row: tuple[Any, ...]) -> SafetyCase:
-    (case_id, aggregate, kind, event_date, recorded_at, prescriber, dispensed) = row[:7]
-    medwatch, rems, flag, flagged_at = row[7:]
-    return SafetyCase(
-        case_id=case_id,
-        patient=aggregate,
-        kind=CaseKind(kind),
-        event_date=date.fromisoformat(event_date),
-        recorded_at=datetime.fromisoformat(recorded_at),
-        prescriber_id=prescriber,
-        last_dispense_at=datetime.fromisoformat(dispensed) if dispensed else None,
-        reported_to_medwatch=bool(medwatch),
-        reported_to_rems=bool(rems),
-        follow_up_flag=flag,
-        flagged_at=datetime.fromisoformat(flagged_at) if flagged_at else None,
-    )
 
 
 def _utc(instant: datetime) -> str:

@@ -22,16 +22,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
-from consumers.envelope import DEAD_LETTER_TOPIC, SCHEMA_VERSION, Envelope
+from consumers.envelope import DEAD_LETTER_TOPIC, Envelope
+from consumers.messages import message_text, parse_message
+from consumers.rebalance import CommitOnRevoke
 from infra.kafka_clients import idempotent_producer, manual_commit_consumer
 from infra.views import Cursor, ViewDatabase
 
 with warnings.catch_warnings():
     # kafka-python 3.0 calls importlib.resources' deprecated read_text/open_text on import.
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
-    from kafka import AsyncConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
+    from kafka import OffsetAndMetadata, TopicPartition
 
 log = logging.getLogger("rems.consumers")
 
@@ -71,41 +72,6 @@ class SubscriberStats:
     """Messages sent to the dead-letter topic."""
     commits: int = 0
     """Offset commits that succeeded, including those on revoke and on close."""
-
-
-class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
-    """Commits the processed offsets of partitions before they are revoked.
-
-    kafka-python 3 runs rebalance listeners on the consumer's I/O thread, where the blocking
-    `commit()` is refused; the async listener awaits `commit_async()` instead, so the commit is
-    acknowledged before the group moves on and heartbeats keep running meanwhile.
-    """
-
-    def __init__(self, subscriber: Subscriber) -> None:
-        self._subscriber = subscriber
-
-    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        """Commit the processed offsets of the revoked partitions before the group moves on."""
-        offsets = self._subscriber._take_pending(revoked)
-        if not offsets:
-            return
-        try:
-            await self._subscriber.consumer.commit_async(offsets)
-        except Exception as error:  # a failed commit only means some redelivery (deduplicated)
-            log.warning("%s: commit on revoke failed (%s)", self._subscriber.group_id, error)
-            return
-        self._subscriber.stats.commits += 1
-        log.info("%s: committed %s on revoke", self._subscriber.group_id, _show(offsets))
-
-    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        """Log the new assignment (positions come from the group's committed offsets)."""
-        log.info("%s: assigned %s", self._subscriber.group_id, sorted(assigned))
-
-    async def on_partitions_lost(self, lost: Iterable[TopicPartition]) -> None:
-        """Evicted from the group: the partitions cannot be committed any more; the new owner
-        re-reads from the last commit and skips what was applied by event ID."""
-        self._subscriber._take_pending(lost)
-        log.warning("%s: lost partitions %s", self._subscriber.group_id, sorted(lost))
 
 
 class Subscriber:
@@ -150,7 +116,7 @@ class Subscriber:
         self._pending: dict[TopicPartition, int] = {}
         self._lock = threading.Lock()
         self._last_commit = time.monotonic()
-        self.consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
+        self.consumer.subscribe(self.topics, listener=CommitOnRevoke(self))
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -252,7 +218,7 @@ class Subscriber:
 
     def _process(self, record: Any) -> None:
         try:
-            message = _parse(record.value)
+            message = parse_message(record.value)
         except ValueError as error:
             self._dead_letter(record, f"not an envelope: {error}")
             return
@@ -280,8 +246,8 @@ class Subscriber:
             "source_topic": record.topic,
             "partition": record.partition,
             "offset": record.offset,
-            "key": _text(record.key),
-            "value": _text(record.value),
+            "key": message_text(record.key),
+            "value": message_text(record.value),
             "dead_lettered_at": datetime.now(UTC).isoformat(),
         }
         future = self._producer.send(
@@ -315,28 +281,3 @@ class Subscriber:
                 for tp in list(partitions)
                 if tp in self._pending
             }
-
-
-def _parse(value: bytes | None) -> Envelope:
-    if not value:
-        msg = "empty message"
-        raise ValueError(msg)
-    try:
-        message = Envelope.model_validate_json(value)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "message"
-        msg = f"{where}: {first['msg']} ({error.error_count()} errors)"
-        raise ValueError(msg) from None
-    if message.schema_version > SCHEMA_VERSION:
-        msg = f"schema version {message.schema_version} is newer than {SCHEMA_VERSION}"
-        raise ValueError(msg)
-    return message
-
-
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("utf-8", errors="replace")
-
-
-def _show(offsets: Mapping[TopicPartition, Any]) -> str:
-    return ", ".join(f"{tp.topic}[{tp.partition}]@{m.offset}" for tp, m in offsets.items())

@@ -17,7 +17,7 @@ class Frozen(BaseModel):
     `AwareDatetime` fields reject a naive value when a model is built or read back.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -66,10 +67,62 @@ def canonical_hash(payload: dict[str, Any]) -> str:
 def jcs_hash(payload: dict[str, Any]) -> str:
     """SHA-256 (hex) of the RFC 8785 canonical JSON; `ChainError` when JCS cannot write it."""
     try:
-        return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+        return hashlib.sha256(jcs_bytes(payload)).hexdigest()
     except rfc8785.CanonicalizationError as error:
         msg = f"the state cannot be canonicalised (RFC 8785): {error}"
         raise ChainError(msg) from error
+
+
+JCS_SAFE_INTEGER = 2**53 - 1
+"""The largest integer JCS writes (I-JSON)."""
+
+
+def jcs_bytes(payload: dict[str, Any]) -> bytes:
+    """RFC 8785 bytes of a JSON value. For strings, integers within +/-(2^53-1), booleans,
+    nulls, lists, objects with ASCII member names and floats that JCS writes as Python does
+    (an integral float is written as its integer, as ECMAScript does), JCS is exactly the
+    standard library's sorted, compact, non-ASCII-escaping JSON (same escapes, lowercase
+    `\\u00xx` for control characters; code-point order is UTF-16 order for ASCII names),
+    written by its C encoder. Anything else (an exponent float, a non-ASCII name, a lone
+    surrogate) is left to the `rfc8785` package, which also rejects what JCS cannot write."""
+    try:
+        ready = _jcs_ready(payload)
+        text = json.dumps(ready, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode()
+    except (_NotPlainError, UnicodeEncodeError):
+        return rfc8785.dumps(payload)
+
+
+class _NotPlainError(Exception):
+    """A value the plain writer might write otherwise than JCS."""
+
+
+def _jcs_ready(value: Any) -> Any:
+    """The value with integral floats as integers; `_NotPlainError` where it is not plain."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        if -JCS_SAFE_INTEGER <= value <= JCS_SAFE_INTEGER:
+            return value
+        raise _NotPlainError
+    if kind is float:
+        if value.is_integer() and -JCS_SAFE_INTEGER <= value <= JCS_SAFE_INTEGER:
+            return int(value)
+        # ECMAScript and Python print the same shortest digits; only the exponent forms differ.
+        if math.isfinite(value) and "e" not in repr(value):
+            return value
+        raise _NotPlainError
+    if kind is dict:
+        ready = {}
+        for name, member in value.items():
+            if type(name) is not str or not name.isascii():
+                raise _NotPlainError
+            ready[name] = _jcs_ready(member)
+        return ready
+    if kind is list:
+        return [_jcs_ready(member) for member in value]
+    raise _NotPlainError
 
 
 def chain_of(state: dict[str, Any]) -> int:

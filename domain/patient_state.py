@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, field_serializer
 
 from domain.base import Frozen
 from domain.chain import GENESIS
@@ -155,6 +155,12 @@ class PatientState(Frozen):
     discontinued_on: date | None = None
     cbcs: tuple[AwareDatetime, ...] = ()
     capsule_returns: tuple[tuple[int, CapsuleReturnPlace, AwareDatetime], ...] = ()
+
+    @field_serializer("counseling_topics", when_used="json")
+    def _sorted_topics(self, topics: frozenset[CounselingTopic]) -> list[str]:
+        # A set's order depends on how it was built; the read model's rows must not (a rebuild
+        # writes the same bytes as the incremental run).
+        return sorted(topic.value for topic in topics)
 
     @property
     def enrollment(self) -> Enrollment:

@@ -11,12 +11,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from infra.settings import SqliteUrl, create_private_file, parse_database_url
 from projections.view import Cursor
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["Cursor", "ViewDatabase"]
 
@@ -69,6 +70,8 @@ class ViewDatabase:
             )
             self._sqlite.execute("PRAGMA journal_mode=WAL")
         else:
+            import psycopg  # only PostgreSQL deployments pay for the driver's import
+
             self._pg = psycopg.connect(
                 host=url.host,
                 port=url.port,

@@ -2,11 +2,18 @@
 
 Rows hold the same frozen states the aggregates fold to (as JSON), so the eligibility answer is
 the rule engine run on a row, not a replay of the aggregate; `rems due` reads the same rows.
-A patient's row holds no name, address or phone (the state has none); with a row sealer the
-state (birth date, diagnosis, facts) is stored encrypted.
+
+A batch folds each aggregate's events in memory and writes its row once; the states written
+are kept (up to `KEPT`, least recently used dropped) so the next batch does not read them back,
+until the runner says to forget them. A patient's row holds no name, address or phone (the
+state has none); with a row sealer the state (birth date, diagnosis, facts) is stored encrypted.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from domain.base import LedgerEvent
 from domain.participants import ParticipantEvent, ParticipantState
@@ -14,13 +21,28 @@ from domain.patient_events import PatientEvent
 from domain.patient_state import PatientState
 from projections.view import Cursor, RowSealer
 
+KEPT = 20_000
+"""Rows kept in memory between batches."""
+
+_PATIENT_UPSERT = (
+    "INSERT INTO eligibility_patients (aggregate_id, patient_id, state) VALUES (?, ?, ?) "
+    "ON CONFLICT (aggregate_id) DO UPDATE SET state = excluded.state"
+)
+_PARTICIPANT_UPSERT = (
+    "INSERT INTO eligibility_participants (aggregate_id, state) VALUES (?, ?) "
+    "ON CONFLICT (aggregate_id) DO UPDATE SET state = excluded.state"
+)
+
 
 class EligibilityProjection:
     """Tables `eligibility_patients` and `eligibility_participants`."""
 
-    def __init__(self, sealer: RowSealer | None = None) -> None:
+    def __init__(self, kept: int = KEPT, sealer: RowSealer | None = None) -> None:
+        self.kept = kept
         self.sealer = sealer
         """Seals each patient's state (None: stored as JSON text)."""
+        self._patients: OrderedDict[str, PatientState] = OrderedDict()
+        self._participants: OrderedDict[str, ParticipantState] = OrderedDict()
 
     def create_tables(self, cursor: Cursor) -> None:
         """Create the tables if missing."""
@@ -38,8 +60,53 @@ class EligibilityProjection:
         cursor.execute("DROP TABLE IF EXISTS eligibility_patients")
         cursor.execute("DROP TABLE IF EXISTS eligibility_participants")
 
+    def forget(self) -> None:
+        """Drop the kept rows."""
+        self._patients.clear()
+        self._participants.clear()
+
+    def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
+        """Fold each aggregate's events into its state, then write each changed row once."""
+        patients: dict[str, PatientState] = {}
+        participants: dict[str, ParticipantState] = {}
+        for event in events:
+            key = str(event.originator_id)
+            if isinstance(event, PatientEvent):
+                before = patients[key] if key in patients else self._patient(cursor, key)
+                patients[key] = event.apply(before)
+            elif isinstance(event, ParticipantEvent):
+                known = participants[key] if key in participants else self._participant(cursor, key)
+                participants[key] = event.apply(known)
+        for key, patient in patients.items():
+            cursor.execute(_PATIENT_UPSERT, (key, patient.patient_id, self._sealed(patient)))
+        for key, participant in participants.items():
+            cursor.execute(_PARTICIPANT_UPSERT, (key, participant.model_dump_json()))
+        _keep(self._patients, patients, self.kept)
+        _keep(self._participants, participants, self.kept)
+
+    def _patient(self, cursor: Cursor, key: str) -> PatientState | None:
+        if key in self._patients:
+            return self._patients[key]
+        row = cursor.fetchone(
+            "SELECT state FROM eligibility_patients WHERE aggregate_id = ?", (key,)
+        )
+        return _patient(row[0], self.sealer) if row else None
+
+    def _sealed(self, patient: PatientState) -> str:
+        text = patient.model_dump_json()
+        return self.sealer.seal(text) if self.sealer else text
+
+    def _participant(self, cursor: Cursor, key: str) -> ParticipantState | None:
+        if key in self._participants:
+            return self._participants[key]
+        row = cursor.fetchone(
+            "SELECT state FROM eligibility_participants WHERE aggregate_id = ?", (key,)
+        )
+        return ParticipantState.model_validate_json(row[0]) if row else None
+
     def process(self, event: LedgerEvent, cursor: Cursor) -> None:
-        """Fold a patient's or participant's event into its row."""
+        """Fold a patient's or participant's event into its row (read and written at once;
+        nothing kept)."""
         key = str(event.originator_id)
         if isinstance(event, PatientEvent):
             row = cursor.fetchone(
@@ -47,22 +114,21 @@ class EligibilityProjection:
             )
             patient = _patient(row[0], self.sealer) if row else None
             folded = event.apply(patient)
-            state = folded.model_dump_json()
-            cursor.execute(
-                "INSERT INTO eligibility_patients (aggregate_id, patient_id, state) "
-                "VALUES (?, ?, ?) ON CONFLICT (aggregate_id) DO UPDATE SET state = excluded.state",
-                (key, folded.patient_id, self.sealer.seal(state) if self.sealer else state),
-            )
+            cursor.execute(_PATIENT_UPSERT, (key, folded.patient_id, self._sealed(folded)))
         elif isinstance(event, ParticipantEvent):
             row = cursor.fetchone(
                 "SELECT state FROM eligibility_participants WHERE aggregate_id = ?", (key,)
             )
             participant = ParticipantState.model_validate_json(row[0]) if row else None
-            cursor.execute(
-                "INSERT INTO eligibility_participants (aggregate_id, state) VALUES (?, ?) "
-                "ON CONFLICT (aggregate_id) DO UPDATE SET state = excluded.state",
-                (key, event.apply(participant).model_dump_json()),
-            )
+            cursor.execute(_PARTICIPANT_UPSERT, (key, event.apply(participant).model_dump_json()))
+
+
+def _keep(kept: OrderedDict[str, Any], written: Mapping[str, Any], limit: int) -> None:
+    for key, state in written.items():
+        kept[key] = state
+        kept.move_to_end(key)
+    while len(kept) > limit:
+        kept.popitem(last=False)
 
 
 def _patient(stored: str, sealer: RowSealer | None) -> PatientState:

@@ -3,6 +3,11 @@
 Each batch of events is applied to every projection and the tracking position is advanced in the
 same transaction, guarded by the position it started from: a crash loses nothing, a restart
 re-applies nothing, and two processes catching up at once cannot both apply a batch.
+
+A projection may keep the rows it wrote in memory between batches (it reads each row once, not
+once per event); the runner tells it to forget them whenever they may be wrong: a batch that
+did not commit, or a start position this runner did not write (another process moved it).
+A rebuild reads in larger batches: one transaction per `REBUILD_BATCH` events.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from domain.base import LedgerEvent
 from projections.view import Cursor, ViewStore
 
 TRACKING_NAME = "views"
+REBUILD_BATCH = 10_000
+"""Events per transaction while rebuilding (memory stays bounded by one batch)."""
+PAGE = 1_000
+"""Notifications per read."""
 
 Reader = Callable[[int, int], Sequence[Any]]
 """Reads notifications: (first position, how many) -> rows with `.id`."""
@@ -32,8 +41,12 @@ class Projection(Protocol):
         """Drop the projection's tables (for a rebuild)."""
         ...
 
-    def process(self, event: LedgerEvent, cursor: Cursor) -> None:
-        """Apply one event to the view rows."""
+    def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
+        """Apply events, in log order, to the view rows."""
+        ...
+
+    def forget(self) -> None:
+        """Drop any rows kept in memory: the next batch reads them from the tables."""
         ...
 
 
@@ -53,6 +66,8 @@ class ProjectionRunner:
         self._read = read
         self._decode = decode
         self.batch_size = batch_size
+        self._kept_at: int | None = None
+        """The position the projections' kept rows are at (None: they keep nothing)."""
         for attempt in range(3):
             try:
                 self._create_tables()
@@ -85,20 +100,22 @@ class ProjectionRunner:
             )
         return int(row[0]) if row else 0
 
-    def catch_up(self) -> int:
+    def catch_up(self, batch_size: int | None = None) -> int:
         """Apply every event recorded since the tracked position; return how many."""
+        size = batch_size or self.batch_size
         applied = 0
         while True:
             start = self.position()
-            rows = self._read(start + 1, self.batch_size)
+            if start != self._kept_at:
+                self._forget()
+            rows = self._read_batch(start, size)
             if not rows:
                 return applied
+            events = [self._decode(row) for row in rows]
             try:
                 with self.database.transaction() as cursor:
-                    for row in rows:
-                        event = self._decode(row)
-                        for projection in self.projections:
-                            projection.process(event, cursor)
+                    for projection in self.projections:
+                        projection.process_batch(events, cursor)
                     moved = cursor.execute(
                         "UPDATE projection_tracking SET position = ? "
                         "WHERE name = ? AND position = ?",
@@ -107,8 +124,28 @@ class ProjectionRunner:
                     if moved != 1:
                         raise _Overtaken
             except _Overtaken:
+                self._forget()
                 continue  # another process applied this batch first; ours was rolled back
+            except BaseException:
+                self._forget()
+                raise
+            self._kept_at = rows[-1].id
             applied += len(rows)
+
+    def _read_batch(self, start: int, size: int) -> list[Any]:
+        rows: list[Any] = []
+        while len(rows) < size:
+            asked = min(PAGE, size - len(rows))
+            page = self._read((rows[-1].id if rows else start) + 1, asked)
+            rows.extend(page)
+            if len(page) < asked:
+                break
+        return rows
+
+    def _forget(self) -> None:
+        for projection in self.projections:
+            projection.forget()
+        self._kept_at = None
 
     def rebuild(self) -> int:
         """Drop every view, start again from position 0, and catch up."""
@@ -119,7 +156,8 @@ class ProjectionRunner:
             cursor.execute(
                 "UPDATE projection_tracking SET position = 0 WHERE name = ?", (TRACKING_NAME,)
             )
-        return self.catch_up()
+        self._forget()
+        return self.catch_up(REBUILD_BATCH)
 
 
 class _Overtaken(Exception):

@@ -7,14 +7,18 @@ from html import escape
 from typing import Any
 
 
-def tree_head_line(sth: dict[str, Any] | None) -> str:
-    """`verified against tree head N, signed by key K` (or why there is none), as HTML."""
+def tree_head_line(sth: dict[str, Any] | None, check: dict[str, Any] | None = None) -> str:
+    """`verified against tree head N, signed by key K` (or why not), as HTML."""
     if sth is None:
         return "not signed: the ledger has no signing key (REMS_SIGNING_KEY_FILE)"
-    return (
-        f"verified against tree head {sth['tree_size']}, signed by key "
-        f'<code class="digest">{escape(str(sth["key_id"])[:16])}…</code>'
-    )
+    key = f'<code class="digest">{escape(str(sth["key_id"])[:16])}…</code>'
+    if check is not None and not check.get("ok", False):
+        problems = "; ".join(str(p) for p in check.get("problems", []))
+        return (
+            f'<span class="badge bad">NOT verified against tree head {sth["tree_size"]}</span> '
+            f"(key {key}): {escape(problems)}"
+        )
+    return f"verified against tree head {sth['tree_size']}, signed by key {key}"
 
 
 def tree_head_section(record: dict[str, Any]) -> str:
@@ -26,6 +30,7 @@ def tree_head_section(record: dict[str, Any]) -> str:
             '<section id="tree-head"><h2>Signed tree head</h2><p class="note">This export '
             f"cannot be verified offline: {escape(str(reason))}.</p></section>"
         )
+    line = tree_head_line(sth, record.get("tree_head_check"))
     published = record.get("consistency_from_published")
     since = (
         "It is the first tree head published."
@@ -35,7 +40,7 @@ def tree_head_section(record: dict[str, Any]) -> str:
     )
     return (
         '<section id="tree-head"><h2>Signed tree head</h2><p>This record is '
-        f"{tree_head_line(sth)} at {escape(str(sth['timestamp']))}: the program's Ed25519 "
+        f"{line} at {escape(str(sth['timestamp']))}: the program's Ed25519 "
         f"signature over a Merkle tree (RFC 9162) of all {sth['tree_size']} events of the "
         f"ledger up to log position {sth['last_position']}, and over a second tree of every "
         f"record's last event. {since}</p><p>The export holds each of this patient's "

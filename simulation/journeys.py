@@ -48,8 +48,16 @@ def _enroll(
     return form
 
 
-def patient_journey(sim: Simulation, patient_id: str, category: str, twist: str) -> Journey:
-    """One patient's six months: enroll, counsel, test, survey, then a prescription a month."""
+def patient_journey(
+    sim: Simulation,
+    patient_id: str,
+    category: str,
+    twist: str,
+    cycles: int = 8,
+    horizon_days: int = HORIZON_DAYS,
+) -> Journey:
+    """One patient's six months (or `cycles` 28-day cycles within `horizon_days` of the
+    start, for longer programs): enroll, counsel, test, survey, then a prescription a month."""
     rng = sim.rng
     sex, age, _ = PROFILES[category]
     frp = category.endswith("_reproductive_potential") and "not_" not in category
@@ -92,9 +100,9 @@ def patient_journey(sim: Simulation, patient_id: str, category: str, twist: str)
     if female:
         yield t + timedelta(minutes=20), _survey(patient_id)
     first = day0 + timedelta(days=12 if frp else 1)
-    for cycle in range(8):
+    for cycle in range(cycles):
         day = first + timedelta(days=28 * cycle)
-        if day > sim.start + timedelta(days=HORIZON_DAYS):
+        if day > sim.start + timedelta(days=horizon_days):
             return
         morning = sim.moment(day, 8)
         if twist == "partial_counseling" and cycle == 0:

@@ -1,23 +1,22 @@
-"""Shared fixtures: a ledger per test on SQLite (and on the real PostgreSQL where asked)."""
+"""Shared by every tier: the Hypothesis profile, a fresh SQLite URL, and `make_ledger`.
+
+Light on purpose: the domain tier (`tests/domain`) starts without the ledger, PostgreSQL or
+Kafka. The ledger fixtures live in `tests/ledger_fixtures.py` and the server fixtures in
+`tests/fixtures_postgres.py` and `tests/fixtures_kafka.py`; each tier's `conftest.py` imports
+the ones it uses.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from application.ledger import Ledger
-from infra.settings import ClockMode, Settings
-from tests.fixtures_kafka import kafka_bootstrap, kafka_broker  # noqa: F401
-from tests.fixtures_postgres import (  # noqa: F401
-    fresh_postgres_url,
-    postgres_url,
-    scratch_database,
-)
-from tests.program import TZ, Program
+if TYPE_CHECKING:
+    from application.ledger import Ledger
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -30,6 +29,10 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 def make_ledger(url: str) -> Ledger:
     """A ledger on the given database, event clock, program zone New York."""
+    from application.ledger import Ledger
+    from infra.settings import ClockMode, Settings
+    from tests.program import TZ
+
     return Ledger(Settings(database_url=url, clock=ClockMode.EVENT, timezone=TZ))
 
 
@@ -37,49 +40,3 @@ def make_ledger(url: str) -> Ledger:
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file for one test."""
     return f"sqlite:///{tmp_path / 'rems.db'}"
-
-
-@pytest.fixture
-def ledger(sqlite_url: str) -> Iterator[Ledger]:
-    """A ledger on a fresh SQLite file."""
-    app = make_ledger(sqlite_url)
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def program(ledger: Ledger) -> Program:
-    """A program driver with DR1 and PH1 certified, clock at 2026-03-01 09:00 New York."""
-    return Program(ledger).participants()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database on each backend: SQLite, and the real PostgreSQL server."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'rems.db'}"
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
-
-
-@pytest.fixture
-def any_ledger(backend_url: str) -> Iterator[Ledger]:
-    """A ledger on each backend in turn."""
-    app = make_ledger(backend_url)
-    yield app
-    app.close()
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def module_backend_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A database of its own per backend for one test module (e.g. a simulated program built
-    once and read by every test of the module)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('module') / 'rems.db'}"
-        return
-    with scratch_database(request.getfixturevalue("postgres_url")) as url:
-        yield url

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from application.ledger import Ledger
 from domain.values import CounselingTopic
+from tests.builders import enrollment_form
 
 TZ = ZoneInfo("America/New_York")
 ALL_TOPICS = [topic.value for topic in CounselingTopic]
@@ -87,24 +88,8 @@ class Program:
         self, patient_id: str = "PAT1", sex: str = "female", **overrides: Any
     ) -> dict[str, Any]:
         """Enroll a patient with a complete form (adult, competent, regular menses if female)."""
-        form: dict[str, Any] = {
-            "patient_id": patient_id,
-            "prescriber_id": "DR1",
-            "name": "Pat Test",
-            "address": "3 Elm St",
-            "phone": "555-0199",
-            "date_of_birth": "1990-05-01",
-            "sex": sex,
-            "diagnosis_icd10": "C90.00",
-            "language": "english",
-            "patient_signed": True,
-            "prescriber_signed": True,
-            "all_statements_marked": True,
-        }
-        if sex == "female":
-            form["menstruation"] = "regular"
-        form.update(overrides)
-        return self.run("enroll_patient", **{k: v for k, v in form.items() if v is not None})
+        form = enrollment_form(patient_id, sex=sex, **overrides)
+        return self.run("enroll_patient", **form)
 
     def counsel(self, patient_id: str = "PAT1", topics: list[str] | None = None) -> dict[str, Any]:
         """Record counseling (all nine topics by default)."""

@@ -69,11 +69,11 @@ def request_authorization(unit: Unit, cmd: RequestAuthorization) -> Outcome:
         "risk_category": decision.risk_category,
     }
     if not decision.issued or decision.expires_at is None:  # the second test narrows the type
-        unit.record_on_patient(AuthorizationDenied, patient, reasons=decision.reasons, **terms)
+        unit.record(AuthorizationDenied, patient, reasons=decision.reasons, **terms)
         return Outcome(error=_denied("Authorization", decision.reasons))
     number = new_number(AUTHORIZATION_PREFIX)
     voided = void_open_supply(unit, patient, number)
-    unit.record_on_patient(
+    unit.record(
         AuthorizationIssued,
         patient,
         authorization_number=number,
@@ -118,7 +118,7 @@ def request_dispense_confirmation(unit: Unit, cmd: RequestDispenseConfirmation) 
         "authorization_number": cmd.authorization_number,
     }
     if not decision.confirmed or authorization is None:  # the second test narrows the type
-        unit.record_on_patient(
+        unit.record(
             DispenseDenied,
             patient,
             stage="confirmation",
@@ -127,7 +127,7 @@ def request_dispense_confirmation(unit: Unit, cmd: RequestDispenseConfirmation) 
         )
         return Outcome(error=_denied("Dispense confirmation", decision.reasons))
     number = new_number(CONFIRMATION_PREFIX)
-    unit.record_on_patient(
+    unit.record(
         DispenseConfirmed,
         patient,
         confirmation_number=number,
@@ -174,11 +174,9 @@ def record_dispense(unit: Unit, cmd: RecordDispense) -> Outcome:
         "authorization_number": authorization.number,
     }
     if not decision.recorded:
-        unit.record_on_patient(
-            DispenseDenied, patient, stage="dispense", reasons=decision.reasons, **common
-        )
+        unit.record(DispenseDenied, patient, stage="dispense", reasons=decision.reasons, **common)
         return Outcome(error=_denied("Dispense", decision.reasons))
-    event = unit.record_on_patient(
+    event = unit.record(
         DispenseRecorded,
         patient,
         capsules=cmd.capsules,

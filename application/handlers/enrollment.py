@@ -124,7 +124,7 @@ def update_reproductive_status(unit: Unit, cmd: UpdateReproductiveStatus) -> Out
         return Outcome(error=Denied("The reproductive facts are incomplete.", reasons))
     before = category_of(patient, unit.at.day, unit.at.ruleset)
     after = risk_category(patient.sex, patient.date_of_birth, facts, unit.at.day, unit.at.ruleset)
-    unit.record_on_patient(
+    unit.record(
         ReproductiveStatusUpdated,
         patient,
         facts=facts,
@@ -148,7 +148,7 @@ def change_prescriber(unit: Unit, cmd: ChangePrescriber) -> Outcome:
         msg = f"Prescriber {cmd.prescriber_id} cannot take over patient {cmd.patient_id}."
         return Outcome(error=Denied(msg, reasons))
     if cmd.prescriber_id != patient.prescriber_id:
-        unit.record_on_patient(
+        unit.record(
             PrescriberChanged,
             patient,
             prescriber_id=cmd.prescriber_id,

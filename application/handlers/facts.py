@@ -52,7 +52,7 @@ def record_counseling(unit: Unit, cmd: RecordCounseling) -> Outcome:
         msg = f"Prescriber {cmd.prescriber_id} is not registered."
         raise NotFound(msg)
     topics = tuple(dict.fromkeys(cmd.topics))
-    event = unit.record_on_patient(
+    event = unit.record(
         CounselingRecorded,
         patient,
         occurred_at=cmd.at,
@@ -75,7 +75,7 @@ def record_contraception(unit: Unit, cmd: RecordContraception) -> Outcome:
     if not cmd.abstinence and not cmd.methods:
         msg = "methods: give the methods in use, or abstinence: true."
         raise InvalidCommand(msg, field="methods")
-    unit.record_on_patient(
+    unit.record(
         ContraceptionRecorded,
         patient,
         occurred_at=cmd.at,
@@ -91,7 +91,7 @@ def record_pregnancy_test(unit: Unit, cmd: RecordPregnancyTest) -> Outcome:
     """A pregnancy test; a positive one stops therapy at once (T7)."""
     patient = unit.enrolled_patient(cmd.patient_id)
     _female_only(patient, "a pregnancy test")
-    event = unit.record_on_patient(
+    event = unit.record(
         PregnancyTestRecorded,
         patient,
         occurred_at=cmd.collected_at,
@@ -116,7 +116,7 @@ def record_pregnancy_test(unit: Unit, cmd: RecordPregnancyTest) -> Outcome:
 def record_patient_survey(unit: Unit, cmd: RecordPatientSurvey) -> Outcome:
     """A patient survey (S2, S3; E7: available once the form is received)."""
     patient = unit.enrolled_patient(cmd.patient_id)
-    unit.record_on_patient(
+    unit.record(
         PatientSurveyCompleted,
         patient,
         occurred_at=cmd.at,
@@ -129,7 +129,7 @@ def record_patient_survey(unit: Unit, cmd: RecordPatientSurvey) -> Outcome:
 def report_pregnancy(unit: Unit, cmd: ReportPregnancy) -> Outcome:
     """A suspected pregnancy (T7 for female patients; tracked for M2 for a male's partner)."""
     patient = unit.enrolled_patient(cmd.patient_id)
-    unit.record_on_patient(
+    unit.record(
         PregnancyReported,
         patient,
         occurred_at=start_of_day(cmd.suspected_on, unit.at.tz),
@@ -157,7 +157,7 @@ def resolve_pregnancy_report(unit: Unit, cmd: ResolvePregnancyReport) -> Outcome
     if not patient.pregnancy_open:
         msg = f"Patient {cmd.patient_id} has no open pregnancy report or positive test."
         raise NotFound(msg)
-    unit.record_on_patient(
+    unit.record(
         PregnancyReportResolved,
         patient,
         resolution=cmd.resolution,
@@ -171,7 +171,7 @@ def record_menstrual_abnormality(unit: Unit, cmd: RecordMenstrualAbnormality) ->
     """A missed period or abnormal bleeding: therapy stops until a negative test (T8)."""
     patient = unit.enrolled_patient(cmd.patient_id)
     _female_only(patient, "a menstrual abnormality")
-    unit.record_on_patient(
+    unit.record(
         MenstrualAbnormalityRecorded,
         patient,
         occurred_at=start_of_day(cmd.noted_on, unit.at.tz),
@@ -183,7 +183,7 @@ def record_menstrual_abnormality(unit: Unit, cmd: RecordMenstrualAbnormality) ->
 def discontinue_therapy(unit: Unit, cmd: DiscontinueTherapy) -> Outcome:
     """The last dose (X1's four weeks start)."""
     patient = unit.enrolled_patient(cmd.patient_id)
-    unit.record_on_patient(
+    unit.record(
         TherapyDiscontinued,
         patient,
         occurred_at=start_of_day(cmd.last_dose_on, unit.at.tz),
@@ -196,14 +196,14 @@ def discontinue_therapy(unit: Unit, cmd: DiscontinueTherapy) -> Outcome:
 def record_cbc(unit: Unit, cmd: RecordCbc) -> Outcome:
     """A complete blood count (M1)."""
     patient = unit.enrolled_patient(cmd.patient_id)
-    unit.record_on_patient(CbcRecorded, patient, occurred_at=cmd.collected_at)
+    unit.record(CbcRecorded, patient, occurred_at=cmd.collected_at)
     return Outcome({"patient_id": cmd.patient_id})
 
 
 def record_capsule_return(unit: Unit, cmd: RecordCapsuleReturn) -> Outcome:
     """Unused capsules returned for disposal (X1)."""
     patient = unit.enrolled_patient(cmd.patient_id)
-    unit.record_on_patient(
+    unit.record(
         CapsulesReturned,
         patient,
         occurred_at=cmd.at,

@@ -13,11 +13,11 @@ def void_open_supply(unit: Unit, patient: PatientState, superseded_by: str) -> l
     """Void the patient's unused authorizations and undispensed confirmations (A4)."""
     supply = open_supply(patient)
     for number in supply.authorizations:
-        unit.record_on_patient(
+        unit.record(
             AuthorizationVoided, patient, authorization_number=number, superseded_by=superseded_by
         )
     for number in supply.confirmations:
-        unit.record_on_patient(
+        unit.record(
             ConfirmationVoided, patient, confirmation_number=number, superseded_by=superseded_by
         )
     return [*supply.authorizations, *supply.confirmations]

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from audit.digest import compute_digest, parse_digest
+from audit.findings import VerificationReport
 from audit.keys import KeyError_, key_records
+from audit.read_models import check_read_models
 from audit.sth_check import check_against_sth
 from audit.tree_heads import BadInput, check_sth
-from audit.verify import VerificationReport, verify
+from audit.verify import verify
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -71,6 +73,7 @@ def run_verify(args: argparse.Namespace, ledger: Ledger) -> int:
             print(f"rems verify: {error}", file=sys.stderr)
             return 2
     sth = None
+    records: list[dict[str, Any]] = []
     if args.sth is not None:
         try:
             sth = check_sth(orjson.loads(Path(args.sth).read_bytes()))
@@ -82,9 +85,10 @@ def run_verify(args: argparse.Namespace, ledger: Ledger) -> int:
             print(f"rems verify: {args.sth}: {error}", file=sys.stderr)
             return 2
     report = verify(ledger, digest=args.digest)
+    problems = [*report.problems, *check_read_models(ledger)]
     if sth is not None:
-        problems = [*report.problems, *check_against_sth(ledger, sth, records)]
-        report = report.model_copy(update={"ok": not problems, "problems": problems})
+        problems += check_against_sth(ledger, sth, records)
+    report = report.model_copy(update={"ok": not problems, "problems": problems})
     if args.json:
         print_json(report.model_dump(mode="json"))
     else:

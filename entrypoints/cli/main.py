@@ -1,158 +1,127 @@
-"""The `rems` command line: commands, queries, audit and the demo."""
+"""The `rems` command line: commands, queries, audit and the demo.
+
+Each sub-command's module is imported only when that sub-command runs, so `rems --help` and a
+query start without FastAPI, kafka-python or psycopg; `COMMANDS` names every sub-command and
+its help for the top-level `--help` (a test keeps it equal to what the modules register).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
+GROUPS: dict[str, tuple[str, str]] = {
+    "ledger": ("entrypoints.cli.ledger_commands", "add_ledger_commands"),
+    "audit": ("entrypoints.cli.audit", "add_audit_commands"),
+    "export": ("entrypoints.cli.export", "add_export_command"),
+    "tree_heads": ("entrypoints.cli.tree_heads", "add_tree_head_commands"),
+    "kafka": ("entrypoints.cli.kafka", "add_kafka_commands"),
+    "api": ("entrypoints.cli.serve", "add_api_commands"),
+    "consumers": ("entrypoints.cli.consumers", "add_consumer_commands"),
+}
+"""Where each group of sub-commands is registered: (module, function adding its parsers)."""
 
-from application.batch import apply_stream
-from application.errors import RemsError
-from application.ledger import Ledger
-from application.queries import default_now, eligibility, history, parse_as_of
-from application.replay import replay_decision
-from application.views import Views
-from entrypoints.cli import printing
-from entrypoints.cli.audit import add_audit_commands
-from entrypoints.cli.consumers import add_consumer_commands
-from entrypoints.cli.export import add_export_command
-from entrypoints.cli.kafka import add_kafka_commands
-from entrypoints.cli.printing import print_json
-from entrypoints.cli.serve import add_api_commands
-from entrypoints.cli.tree_heads import add_tree_head_commands
-from infra.settings import UNENCRYPTED_WARNING, Settings, SettingsError, redacted_url
-
-Runner = Callable[[argparse.Namespace, Ledger], int]
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": ("ledger", "apply JSON Lines commands from FILE (or - for stdin)"),
+    "eligibility": ("ledger", "would an authorization be issued? (read model)"),
+    "history": ("ledger", "the patient's events in recorded order"),
+    "due": ("ledger", "what is due or overdue per patient (work queue)"),
+    "report": ("ledger", "authorizations issued/denied per month"),
+    "replay-decision": ("ledger", "re-run a recorded decision"),
+    "projections": ("ledger", "catch up or rebuild the read models"),
+    "digest": ("audit", "a digest of every aggregate's head, to sign and publish"),
+    "verify": ("audit", "re-read the whole store; exit 1 if anything was altered"),
+    "export": ("export", "write a self-contained inspection record of one patient"),
+    "verify-export": ("export", "check a JSON export offline against the program's public key"),
+    "keys": ("tree_heads", "the tree-head signing key"),
+    "sth": ("tree_heads", "a signed tree head over the whole log now"),
+    "prove": ("tree_heads", "an RFC 9162 inclusion proof of one event"),
+    "consistency": ("tree_heads", "an RFC 9162 consistency proof"),
+    "relay": ("kafka", "publish the ledger's events to Kafka"),
+    "schemas": ("kafka", "write the topics' JSON Schemas to OUT_DIR"),
+    "kafka": ("kafka", "start or stop a local single-node broker"),
+    "serve": ("api", "run the HTTP API and web pages on 127.0.0.1"),
+    "tokens": ("api", "create, revoke or list API tokens"),
+    "consume": ("consumers", "run a downstream consumer of the topics"),
+    "demo": ("ledger", "simulate a realistic program and summarise it"),
+}
+"""Every sub-command: its group and its one-line help."""
 RECORDING_ACTIONS = frozenset({"apply", "serve", "demo", "relay", "projections"})
 """The commands that store patient data (events, read models): each says at start when it is
 stored unencrypted. Queries do not repeat it (their output is the answer alone)."""
 
 
-def _answer(args: argparse.Namespace, answer: dict[str, Any], show: Callable[..., None]) -> int:
-    print_json(answer) if args.json else show(answer)
-    return 0
+PIPE_CLOSED = 128 + 13
+"""Exit status when stdout's reader has gone (128 + SIGPIPE, as `cat` ends)."""
 
 
-def _as_of(args: argparse.Namespace, ledger: Ledger) -> datetime | None:
-    return parse_as_of(args.as_of, ledger) if getattr(args, "as_of", None) else None
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
-def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
-    try:
-        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
-    except OSError as error:
-        print(f"rems: cannot read {args.file}: {error.strerror}", file=sys.stderr)
-        return 2
-    with source:
-        for result in apply_stream(ledger, source):
-            print_json(result)
-    return 0
-
-
-def _cmd_eligibility(args: argparse.Namespace, ledger: Ledger) -> int:
-    as_of = _as_of(args, ledger)
-    if as_of is not None:
-        answer = eligibility(ledger, args.patient_id, as_of)
-    else:
-        with Views(ledger) as views:
-            answer = views.eligibility(args.patient_id, default_now(ledger))
-    return _answer(args, answer, printing.eligibility)
-
-
-def _cmd_history(args: argparse.Namespace, ledger: Ledger) -> int:
-    answer = history(ledger, args.patient_id, _as_of(args, ledger))
-    return _answer(args, answer, printing.history)
-
-
-def _with_views(run: Callable[[Views, argparse.Namespace], dict[str, Any]], show: Any) -> Runner:
-    def command(args: argparse.Namespace, ledger: Ledger) -> int:
-        with Views(ledger) as views:
-            return _answer(args, run(views, args), show)
-
-    return command
-
-
-def _due(views: Views, args: argparse.Namespace) -> dict[str, Any]:
-    on = parse_as_of(args.on, views.ledger) if args.on else default_now(views.ledger)
-    return views.due(on)
-
-
-def _cmd_projections(args: argparse.Namespace, ledger: Ledger) -> int:
-    with Views(ledger) as views:
-        applied = views.runner.rebuild() if args.what == "rebuild" else views.runner.catch_up()
-        print_json({"applied": applied, "position": views.runner.position()})
-    return 0
-
-
-def _cmd_replay(args: argparse.Namespace, ledger: Ledger) -> int:
-    answer = replay_decision(ledger, args.reference)
-    return _answer(args, answer, printing.replay)
-
-
-def _cmd_demo(args: argparse.Namespace, ledger: Ledger) -> int:
-    from simulation.demo import print_summary, run_demo
-
-    summary = run_demo(ledger, patients=args.patients, seed=args.seed)
-    return _answer(args, summary, print_summary)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every `rems` sub-command."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: the chosen sub-command's group registered in full (every group
+    when `argv` is None), the others by name and help only."""
     parser = argparse.ArgumentParser(prog="rems", description="Lenalidomide REMS ledger")
     sub = parser.add_subparsers(dest="action", required=True)
-    apply = sub.add_parser("apply", help="apply JSON Lines commands from FILE (or - for stdin)")
-    apply.add_argument("file")
-    apply.set_defaults(run=_cmd_apply)
-    for name, run, text in (
-        ("eligibility", _cmd_eligibility, "would an authorization be issued? (read model)"),
-        ("history", _cmd_history, "the patient's events in recorded order"),
-    ):
-        query = sub.add_parser(name, help=text)
-        query.add_argument("patient_id")
-        query.add_argument("--as-of", help="ISO instant, or a date (end of that day)")
-        query.add_argument("--json", action="store_true", help="print JSON")
-        query.set_defaults(run=run)
-    due = sub.add_parser("due", help="what is due or overdue per patient (work queue)")
-    due.add_argument("--on", help="a date (end of that day) or ISO instant; default now")
-    due.add_argument("--json", action="store_true")
-    due.set_defaults(run=_with_views(_due, printing.due))
-    report = sub.add_parser("report", help="authorizations issued/denied per month")
-    report.add_argument("--json", action="store_true")
-    report.set_defaults(run=_with_views(lambda views, _: views.report(), printing.report))
-    replay = sub.add_parser("replay-decision", help="re-run a recorded decision")
-    replay.add_argument("reference", help="RA-..., RC-..., or PATIENT_ID@VERSION")
-    replay.add_argument("--json", action="store_true")
-    replay.set_defaults(run=_cmd_replay)
-    projections = sub.add_parser("projections", help="catch up or rebuild the read models")
-    projections.add_argument("what", choices=["run", "rebuild"])
-    projections.set_defaults(run=_cmd_projections)
-    add_audit_commands(sub)
-    add_export_command(sub)
-    add_tree_head_commands(sub)
-    add_kafka_commands(sub)
-    add_api_commands(sub)
-    add_consumer_commands(sub)
-    demo = sub.add_parser("demo", help="simulate a realistic program and summarise it")
-    demo.add_argument("--patients", type=int, default=240)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--json", action="store_true")
-    demo.set_defaults(run=_cmd_demo, demo=True)
+    if argv is None:
+        loaded = set(GROUPS)
+    else:
+        chosen = COMMANDS.get(_chosen(argv) or "")
+        loaded = {chosen[0]} if chosen else set()
+    for group in GROUPS:
+        if group in loaded:
+            module, adder = GROUPS[group]
+            getattr(importlib.import_module(module), adder)(sub)
+        else:
+            for name, (owner, text) in COMMANDS.items():
+                if owner == group:
+                    sub.add_parser(name, help=text, add_help=False)
+    _order_like_the_table(sub)
     return parser
+
+
+def _order_like_the_table(sub: Any) -> None:
+    """List the sub-commands in `COMMANDS` order in `--help`, whichever were loaded."""
+    rank = {name: i for i, name in enumerate(COMMANDS)}
+    sub._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a `rems` sub-command; exit 0 on success, 1 on a query error, 2 on bad input or
     settings, 3 when the event store fails."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(words).parse_args(words)
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`rems history X | head -1`): stop quietly with the shell's
+        # SIGPIPE status, and keep the interpreter's final flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE_CLOSED
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    from eventsourcing.persistence import PersistenceError
+
+    from application.errors import RemsError
+    from entrypoints.cli.printing import print_json
+    from infra.settings import UNENCRYPTED_WARNING, Settings, SettingsError, redacted_url
+
     try:
         settings = Settings.from_env()
         if getattr(args, "offline", None) is not None:
             offline: int = args.offline(args, settings)
             return offline
+        from application.ledger import Ledger
+
         if getattr(args, "demo", False):
             from simulation.demo import demo_settings
 

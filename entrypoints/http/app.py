@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from application.errors import RemsError
 from application.ledger import Ledger
-from entrypoints.http import command_routes, query_routes
+from entrypoints.http import command_routes, query_routes, tree_head_routes
 from entrypoints.http.dependencies import (
     MAX_BODY_BYTES,
     ApiState,
@@ -31,6 +31,7 @@ from entrypoints.http.responses import error_body, error_response, result_respon
 from entrypoints.interop.limits import body_limit, too_large_response
 from entrypoints.interop.routes import add_interop_routes
 from entrypoints.web import routes as web_routes
+from entrypoints.web.layout import message_page
 from entrypoints.web.signin import WebState
 from infra.settings import Settings
 
@@ -54,6 +55,13 @@ DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 def limit_of(path: str) -> int:
     """The largest body accepted on a path: the interop prefixes' own, else the API's."""
     return body_limit(path, local_limit(path))
+
+
+def too_large(path: str, limit: int) -> Response:
+    """The 413 in the path's own shape: a page under /ui, else the interop's or the API's."""
+    if path == "/ui" or path.startswith("/ui/"):
+        return message_page(413, "Too large", f"The form is limited to {limit} bytes.", None)
+    return too_large_response(path, limit)
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -95,7 +103,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     # Added before the logging middleware, so it runs inside it: a 413 is logged and carries
     # the security headers like any other answer.
-    app.add_middleware(BodyLimit, limit_of=limit_of, too_large=too_large_response)
+    app.add_middleware(BodyLimit, limit_of=limit_of, too_large=too_large)
 
     @app.middleware("http")
     async def guard_and_log(
@@ -124,6 +132,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     app.include_router(command_routes.router)
     app.include_router(query_routes.router)
+    app.include_router(tree_head_routes.router)
     app.include_router(web_routes.router)
     add_interop_routes(app)
     install_openapi(app)

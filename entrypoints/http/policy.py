@@ -132,8 +132,7 @@ def check_duplicate(
     error = result.get("error")
     if not isinstance(error, dict) or error.get("code") != "duplicate":
         return
-    original = result.get("original")
-    original = original if isinstance(original, dict) else {}
+    original = _first_result(result)
     if principal.role is Role.PRESCRIBER and name == "enroll_patient":
         # Two prescribers enrolled one new ID at once: both passed the scope check before the
         # patient existed; the one whose enrollment lost is not the prescriber of record.
@@ -145,3 +144,12 @@ def check_duplicate(
         if confirmation is None or confirmation.pharmacy_id != principal.subject:
             msg = f"Confirmation {number} is not a confirmation of pharmacy {principal.subject}."
             raise Forbidden(msg, ({"rule": "D1", "message": RULES["D1"].text},))
+
+
+def _first_result(result: dict[str, Any]) -> dict[str, Any]:
+    """The result a duplicate stands for. A retried key whose first outcome was itself a
+    duplicate holds that duplicate as its receipt, so unwrap to the innermost original."""
+    original: Any = result.get("original")
+    while isinstance(original, dict) and isinstance(original.get("original"), dict):
+        original = original["original"]
+    return original if isinstance(original, dict) else {}

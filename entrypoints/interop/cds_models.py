@@ -29,9 +29,9 @@ class HookContext(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     userId: str  # noqa: N815 - the spec's field name
-    patientId: str  # noqa: N815
-    encounterId: str | None = None  # noqa: N815
-    draftOrders: dict[str, Any] | None = None  # noqa: N815
+    patientId: str  # noqa: N815 - the spec's field name
+    encounterId: str | None = None  # noqa: N815 - the spec's field name
+    draftOrders: dict[str, Any] | None = None  # noqa: N815 - the spec's field name
     selections: list[str] | None = None
 
 
@@ -40,9 +40,9 @@ class CdsRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     hook: str
-    hookInstance: str = Field(min_length=1)  # noqa: N815
-    fhirServer: str | None = None  # noqa: N815
-    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
+    hookInstance: str = Field(min_length=1)  # noqa: N815 - the spec's field name
+    fhirServer: str | None = None  # noqa: N815 - the spec's field name
+    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815 - the spec's field name
     context: HookContext
     prefetch: dict[str, Any] | None = None
 
@@ -68,7 +68,7 @@ class Service(BaseModel):
     title: str
     description: str
     prefetch: dict[str, str]
-    usageRequirements: str | None = None  # noqa: N815
+    usageRequirements: str | None = None  # noqa: N815 - the spec's field name
 
 
 class Topic(BaseModel):

@@ -90,19 +90,25 @@ def add_cds_routes(app: FastAPI) -> None:
     """Register discovery and the services."""
     seen = SeenTokens()
 
-    @app.get("/cds-services", tags=["cds-hooks"])
+    # Discovery is open (CDS Hooks practice, §12.5): no security on this operation.
+    @app.get("/cds-services", tags=["cds-hooks"], openapi_extra={"security": []})
     def discovery() -> dict[str, Any]:
         """The CDS services this REMS administrator offers (CDS Hooks 2.0 discovery)."""
         return {"services": [s.model_dump(exclude_none=True) for s in SERVICES]}
 
-    @app.post("/cds-services/{service_id}", tags=["cds-hooks"], response_model=None)
+    @app.post(
+        "/cds-services/{service_id}",
+        tags=["cds-hooks"],
+        response_model=None,
+        responses={
+            400: {"description": "Malformed request or wrong hook for the service"},
+            412: {"description": "No prefetched patient (the server queries no EHR)"},
+        },
+    )
     async def service(request: Request, service_id: str) -> JSONResponse:
         """One card per unmet rule for the order or patient; `{"cards": []}` when no
         lenalidomide order is involved. Needs the EHR's CDS Hooks JWT."""
         settings: InteropSettings = request.app.state.interop
-        hook = BY_ID.get(service_id)
-        if hook is None:
-            return _error(404, "not_found", f"No CDS service {service_id!r} here.")
         audience = str(request.url.replace(query=""))
         try:
             claims = verify_cds_jwt(request.headers.get("authorization"), audience, settings, seen)
@@ -112,6 +118,9 @@ def add_cds_routes(app: FastAPI) -> None:
                 "unauthenticated" if error.status == 401 else "forbidden",
                 error.message,
             )
+        hook = BY_ID.get(service_id)
+        if hook is None:
+            return _error(404, "not_found", f"No CDS service {service_id!r} here.")
         state: ApiState = request.app.state.api
         try:
             call = _parse(await request.body(), hook.hook)

@@ -15,6 +15,7 @@ from application.errors import NotFound
 from application.ledger import Ledger
 from application.queries import default_now, eligibility, history
 from application.views import Views
+from audit.proof_export import seal_of
 from domain.calendar import day_of
 from domain.catalogue import RULES
 from domain.patient_events import PatientEvent, project_patient
@@ -52,6 +53,8 @@ class PatientView:
     events: list[dict[str, Any]]
     hidden: int
     """Events recorded after `as_of`, left out."""
+    seal: dict[str, Any] | None = None
+    """The patient's events checked against a fresh signed tree head (None without a key)."""
 
 
 def load_patient_view(
@@ -85,6 +88,7 @@ def load_patient_view(
         due=due_items(patient, at) if patient is not None else [],
         events=events,
         hidden=len(everything) - len(events),
+        seal=seal_of(ledger, aggregate_id("patient", patient_id)),
     )
 
 
@@ -128,6 +132,7 @@ def _masthead(view: PatientView) -> str:
         ("Prescriber of record", escape(view.prescriber_id or "—")),
         ("Showing", viewing),
         ("Events", f"{len(view.events)} recorded"),
+        ("Tree head", _seal(view.seal)),
     ]
     rows = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts)
     action = escape(patient_href(view.patient_id))
@@ -146,6 +151,20 @@ def _masthead(view: PatientView) -> str:
         f'<h1><span id="patient-id">{escape(view.patient_id)}</span>{badge}</h1>'
         f'<dl class="facts">{rows}</dl>{picker}</header>'
     )
+
+
+def _seal(seal: dict[str, Any] | None) -> str:
+    """`verified against tree head N, signed by key K`, or why not (AUDIT-FORMAT.md §6)."""
+    if seal is None:
+        return "not verified: the ledger has no signing key (REMS_SIGNING_KEY_FILE)"
+    head, key = seal["tree_size"], escape(seal["key_id"][:16])
+    if seal["problems"]:
+        count = len(seal["problems"])
+        return (
+            f'<span class="badge bad" id="seal">NOT verified against tree head {head}: '
+            f"{count} problem(s)</span> (key <code>{key}</code>)"
+        )
+    return f'<span id="seal">verified against tree head {head}, signed by key {key}</span>'
 
 
 def _eligibility(view: PatientView) -> str:

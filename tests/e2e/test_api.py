@@ -28,6 +28,7 @@ from audit.digest import compute_digest
 from audit.record import render
 from entrypoints.http.app import ApiState, create_app
 from entrypoints.http.tokens import Role
+from tests.builders import enrollment_form
 from tests.conftest import make_ledger
 from tests.program import ALL_TOPICS, local
 
@@ -53,21 +54,14 @@ def jsonable(value: Any) -> Any:
 
 def frp_form(patient_id: str = "PAT1", prescriber_id: str = "DR1") -> dict[str, Any]:
     """A complete enrollment form of an adult female of reproductive potential (with PHI)."""
-    return {
-        "patient_id": patient_id,
-        "prescriber_id": prescriber_id,
-        "name": "Jane Q Patient",
-        "address": "77 Sunset Boulevard, Springfield",
-        "phone": "555-867-5309",
-        "date_of_birth": "1987-06-15",
-        "sex": "female",
-        "diagnosis_icd10": "C90.00",
-        "language": "english",
-        "menstruation": "regular",
-        "patient_signed": True,
-        "prescriber_signed": True,
-        "all_statements_marked": True,
-    }
+    return enrollment_form(
+        patient_id,
+        prescriber_id,
+        name="Jane Q Patient",
+        address="77 Sunset Boulevard, Springfield",
+        phone="555-867-5309",
+        date_of_birth="1987-06-15",
+    )
 
 
 class Http:

@@ -23,6 +23,7 @@ from application.batch import apply_lines
 from application.ledger import Ledger
 from application.queries import history
 from infra.settings import ClockMode, Settings
+from tests.builders import enrollment_form
 from tests.program import ALL_TOPICS, TZ, Program, local, rules
 
 Line = Callable[[Program], str]
@@ -54,22 +55,13 @@ def authorization(**overrides: Any) -> dict[str, Any]:
 
 def enrollment(**overrides: Any) -> dict[str, Any]:
     """A complete, valid enroll_patient body for a new female patient N1."""
-    return {
-        "patient_id": "N1",
-        "prescriber_id": "DR1",
+    fields = {
         "name": "New Patient",
         "address": "4 Pine St",
         "phone": "555-0142",
         "date_of_birth": "1985-07-01",
-        "sex": "female",
-        "diagnosis_icd10": "C90.00",
-        "language": "english",
-        "menstruation": "regular",
-        "patient_signed": True,
-        "prescriber_signed": True,
-        "all_statements_marked": True,
-        **overrides,
     }
+    return enrollment_form(**{"patient_id": "N1", **fields, **overrides})
 
 
 def good_line(program: Program) -> str:

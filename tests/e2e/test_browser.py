@@ -111,7 +111,7 @@ def test_a_compliance_user_works_through_the_pages(served: Served, tmp_path: Pat
             assert "last negative pregnancy test" in page.locator("#reasons").inner_text()
             timeline = page.locator("svg.timeline")
             assert timeline.is_visible()
-            assert timeline.bounding_box()["height"] > 150  # type: ignore[index]
+            assert timeline.bounding_box()["height"] > 150  # type: ignore[index]  # the element is on the page
             assert page.locator("svg.timeline g.mark").count() == 10
             assert page.locator("#history-table tbody tr").count() == 10
             tmp_shot = tmp_path / "patient-page.png"

@@ -96,19 +96,22 @@ def test_the_loser_of_an_enrollment_race_gets_403_never_the_winners_result(
         ledger: Any, principal: Principal, name: str, body: dict[str, Any]
     ) -> None:
         real_check(ledger, principal, name, body)
-        if principal.subject == "DR2":
+        if principal.subject == "DR2" and ledger.patient_state("PAT9") is None:
             winner = {"command": "enroll_patient", **api.body(name, **frp_form("PAT9", "DR1"))}
             assert ledger.execute(winner, actor=DR1)["ok"]
 
     monkeypatch.setattr("entrypoints.http.command_routes.check_command", check_then_lose_the_race)
-    loser = api.post(DR2, "enroll_patient", **frp_form("PAT9", "DR2"))
-    assert loser.status_code == 403, loser.text
-    body = loser.json()
-    assert body["error"]["code"] == "forbidden"
-    assert "original" not in body
-    assert "enrolled_at" not in loser.text
-    assert "risk_category" not in loser.text
-    assert api.ledger.patient_state("PAT9").prescriber_id == "DR1"  # type: ignore[union-attr]
+    key = {"Idempotency-Key": "dr2-enroll-pat9"}
+    loser = api.post(DR2, "enroll_patient", headers=key, **frp_form("PAT9", "DR2"))
+    retried = api.post(DR2, "enroll_patient", headers=key, **frp_form("PAT9", "DR2"))
+    for answer in (loser, retried):  # the retry finds DR2's receipt, which holds the duplicate
+        assert answer.status_code == 403, answer.text
+        body = answer.json()
+        assert body["error"]["code"] == "forbidden"
+        assert "original" not in body
+        assert "enrolled_at" not in answer.text
+        assert "risk_category" not in answer.text
+    assert api.ledger.patient_state("PAT9").prescriber_id == "DR1"  # type: ignore[union-attr]  # PAT9 was enrolled above
 
 
 def test_two_prescribers_enrolling_one_id_at_once_one_wins_the_other_is_403(api: Http) -> None:
@@ -168,11 +171,14 @@ def _dispensed(api: Http) -> str:
     return str(confirmation)
 
 
-def dispense(api: Http, who: str, confirmation: str) -> httpx.Response:
+def dispense(
+    api: Http, who: str, confirmation: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """`record_dispense` of a confirmation, as that pharmacy."""
     return api.post(
         who,
         "record_dispense",
+        headers=headers,
         pharmacy_id=who.partition(":")[2],
         confirmation_number=confirmation,
         medication_guide_provided=True,
@@ -185,20 +191,58 @@ def test_another_pharmacys_dispense_of_a_used_confirmation_is_403_D1_without_its
     api: Http,
 ) -> None:
     """PH2 recording a dispense of PH1's dispensed confirmation gets 403 with D1 and nothing
-    of PH1's result (no patient, no authorization number); nothing is recorded. PH1 repeating
+    of PH1's result (no patient, no authorization number), also when it retries its key; nothing is
+    recorded on the patient. PH1 repeating
     its own dispense still gets the 200 `duplicate` with its first result."""
     confirmation = _dispensed(api)
-    before = api.log_size()
-    other = dispense(api, PH2, confirmation)
-    assert other.status_code == 403, other.text
-    error = other.json()["error"]
-    assert error["code"] == "forbidden"
-    assert [reason["rule"] for reason in error["reasons"]] == ["D1"]
-    assert "original" not in other.json()
-    assert "PAT1" not in other.text
-    assert "RA-" not in other.text
-    assert api.log_size() == before
+    versions = api.patient_versions("PAT1")
+    key = {"Idempotency-Key": "ph2-dispense"}
+    for _ in range(2):  # the retry finds PH2's receipt, which holds the duplicate
+        other = dispense(api, PH2, confirmation, headers=key)
+        assert other.status_code == 403, other.text
+        error = other.json()["error"]
+        assert error["code"] == "forbidden"
+        assert [reason["rule"] for reason in error["reasons"]] == ["D1"]
+        assert "original" not in other.json()
+        assert "PAT1" not in other.text
+        assert "RA-" not in other.text
+    assert api.patient_versions("PAT1") == versions
     again = dispense(api, PH1, confirmation)
     assert again.status_code == 200
     assert again.json()["error"]["code"] == "duplicate"
     assert again.json()["original"]["patient_id"] == "PAT1"
+
+
+# -- limits on every path, cookies over https ------------------------------------------------
+def test_a_chunked_fhir_body_over_1_mib_is_a_413_operation_outcome(api: Http) -> None:
+    """A chunked body over the FHIR prefix's 1 MiB limit to $rems-etasu (whose route turns any
+    failure into a 500) is answered 413 in FHIR's own shape, with `Connection: close`."""
+    chunk = b" " * 65536
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            yield chunk
+
+    response = api.client.post(
+        "/fhir/GuidanceResponse/$rems-etasu",
+        content=chunks(),
+        headers={**api.auth(DR1), "Content-Type": "application/fhir+json"},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413, response.text
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert response.headers["connection"] == "close"
+    assert_guarded(response)
+
+
+def test_over_https_the_session_cookie_is_secure(api: Http) -> None:
+    """A sign-in that arrived over https (a TLS proxy forwarding the scheme) sets the session
+    and CSRF cookies with the Secure flag."""
+    client = TestClient(api.app, base_url="https://testserver", follow_redirects=False)
+    form = client.get("/ui/login")
+    assert "secure" in form.headers["set-cookie"].lower()
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    signed = client.post("/ui/login", data={"token": api.token(COMPLIANCE), "csrf": csrf})
+    assert signed.status_code == 303
+    [session] = [c for c in signed.headers.get_list("set-cookie") if c.startswith("rems_session")]
+    assert "secure" in {flag.strip().lower() for flag in session.split(";")}

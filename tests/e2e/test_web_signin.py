@@ -215,3 +215,26 @@ def test_the_api_never_accepts_a_cookie(site: Site) -> None:
         assert client.get(path).status_code == 401, path
     bearer = {"Authorization": f"Bearer {site.tokens['compliance']}"}
     assert client.get("/v1/due", headers=bearer).status_code == 200
+
+
+def test_a_sign_in_form_over_4_kib_is_a_413_page_before_it_is_read(site: Site) -> None:
+    """A sign-in form declaring more than 4 KiB, or sending it chunked, is answered with a 413
+    page (HTML, `Connection: close`) and opens no session."""
+    client = site.client()
+    csrf = csrf_of(client.get("/ui/login").text)
+    form = f"token={site.tokens['compliance']}&csrf={csrf}&next=/ui&pad={'x' * 4096}".encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    declared = client.post("/ui/login", content=form, headers=headers)
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(form), 1000):
+            yield form[start : start + 1000]
+
+    chunked = client.post("/ui/login", content=chunks(), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    for response in (declared, chunked):
+        assert response.status_code == 413
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.headers["connection"] == "close"
+        assert "too large" in response.text.lower()
+    assert "rems_session" not in client.cookies

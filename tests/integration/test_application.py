@@ -361,6 +361,7 @@ def test_eligibility_predicts_the_authorization_decision(any_ledger: Ledger) -> 
         second_test,
         lambda: p.survey("F1"),
     ]
+    decided: dict[str, Any] = {}
     for step in steps:
         step()
         p.advance(minutes=5)

@@ -45,7 +45,7 @@ def seeded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def reseed() -> None:
     """Start the seeded number sequence again."""
-    application.numbers.secrets = SeededBits(1)  # type: ignore[attr-defined,assignment]
+    application.numbers.secrets = SeededBits(1)  # type: ignore[attr-defined,assignment]  # a seeded stand-in for the module
 
 
 def open_ledger(url: str) -> Ledger:

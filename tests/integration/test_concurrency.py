@@ -24,6 +24,7 @@ from domain.calendar import day_of
 from domain.rules.context import DecisionTime
 from domain.ruleset import ruleset_in_force
 from infra.settings import ClockMode, Settings
+from tests.builders import enrollment_form
 from tests.program import TZ, Program
 
 
@@ -178,18 +179,7 @@ def test_two_instances_issuing_concurrently_give_one_open_supply(
 NEW_AGGREGATE_RACES = {
     "enroll-same-patient": {
         "command": "enroll_patient",
-        "patient_id": "N1",
-        "prescriber_id": "DR1",
-        "name": "New Patient",
-        "address": "4 Pine St",
-        "phone": "555-0142",
-        "date_of_birth": "1970-07-01",
-        "sex": "male",
-        "diagnosis_icd10": "C90.00",
-        "language": "english",
-        "patient_signed": True,
-        "prescriber_signed": True,
-        "all_statements_marked": True,
+        **enrollment_form("N1", sex="male", name="New Patient", date_of_birth="1970-07-01"),
     },
     "same-command-id-twice": {
         "command": "register_prescriber",

@@ -29,7 +29,8 @@ import pytest
 
 from application.ledger import Ledger
 from consumers.envelope import Envelope
-from consumers.safety import SAFETY_TOPICS, CaseKind, SafetyCases, SafetyConsumer
+from consumers.safety import SAFETY_TOPICS, SafetyCases, SafetyConsumer
+from consumers.safety_case import CaseKind
 from consumers.subscriber import DataError, Subscriber
 from entrypoints.cli.kafka import build_relay
 from infra.kafka_clients import create_topics, idempotent_producer, manual_commit_consumer

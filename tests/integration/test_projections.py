@@ -10,7 +10,7 @@ one database never double-count.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -114,13 +114,16 @@ class CrashingReportProjection(ReportProjection):
         self.crash_on = crash_on
         self.seen = 0
 
-    def process(self, event: LedgerEvent, cursor: Cursor) -> None:
-        """Count the event as the real projection does, then crash on the Nth."""
-        self.seen += 1
-        if self.seen == self.crash_on:
-            msg = f"crash while applying event {self.seen}"
-            raise SimulatedCrash(msg)
-        super().process(event, cursor)
+    def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
+        """Count the events as the real projection does, then crash on the Nth (after the
+        earlier events of its batch were written)."""
+        for index in range(len(events)):
+            self.seen += 1
+            if self.seen == self.crash_on:
+                super().process_batch(events[:index], cursor)
+                msg = f"crash while applying event {self.seen}"
+                raise SimulatedCrash(msg)
+        super().process_batch(events, cursor)
 
 
 def male_filled(p: Program, patient_id: str) -> None:
@@ -445,6 +448,7 @@ class HoldingProjection(EligibilityProjection):
     the runner's set-up transaction stays open while another process starts."""
 
     def __init__(self, holding: threading.Event, release: threading.Event) -> None:
+        super().__init__()
         self.holding = holding
         self.release = release
 

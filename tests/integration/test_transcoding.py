@@ -37,7 +37,7 @@ RECORDED = local("2026-03-13 09:30")
 
 def round_trip(event: LedgerEvent) -> LedgerEvent:
     """The event after the mapper stored it and read it back."""
-    return MAPPER.to_domain_event(MAPPER.to_stored_event(event))  # type: ignore[return-value]
+    return MAPPER.to_domain_event(MAPPER.to_stored_event(event))  # type: ignore[return-value]  # the mapper returns the protocol type
 
 
 def stored_state(event: LedgerEvent) -> dict[str, Any]:

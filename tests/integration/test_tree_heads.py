@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from application.ledger import Ledger
+from audit.findings import ProblemKind
 from audit.keys import init_key, key_records, load_signing_key, rotate_key
-from audit.log_tree import LogTree, recompute
+from audit.log_tree import LogTree
 from audit.merkle import (
     EMPTY_ROOT,
     consistency_ranges,
@@ -31,7 +32,7 @@ from audit.tree_heads import (
     sign_tree_head,
     signature_problem,
 )
-from audit.verify import ProblemKind
+from audit.tree_leaves import recompute
 from domain.chain import GENESIS, stored_event_hash
 from tests.integration.test_tamper_evidence import RawStore, patient
 from tests.program import Program
@@ -176,6 +177,9 @@ def test_a_history_rewritten_and_rehashed_after_a_head_is_caught(
     assert verify(any_ledger).ok
     problems = check_against_sth(any_ledger, sth, key_records(key_file))
     assert {p.kind for p in problems} == {ProblemKind.STH_MISMATCH, ProblemKind.TREE_INCONSISTENT}
+    second = raw.rows(patient("M1"))[1]
+    named = f"first changed event is at position {second.position} ({patient('M1')} v2)"
+    assert any(named in p.message for p in problems), problems
 
 
 def test_a_deleted_event_after_a_head_is_caught(

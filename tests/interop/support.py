@@ -15,7 +15,7 @@ import jwt
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec
 from fhir.resources.R4B import get_fhir_model_class
-from fhirclient.models.fhirelementfactory import (  # type: ignore[import-untyped]
+from fhirclient.models.fhirelementfactory import (  # type: ignore[import-untyped]  # fhirclient ships no type hints
     FHIRElementFactory,
 )
 

@@ -139,9 +139,9 @@ def test_malformed_bodies_are_400(interop: Interop) -> None:
 def test_bodies_up_to_1_MiB_are_read_and_larger_ones_are_413(interop: Interop) -> None:
     """A 200 KiB prefetch (over the API's 64 KiB) is answered; over 1 MiB is 413."""
     body = isotretinoin()
-    body["prefetch"]["padding"] = "x" * 200_000  # type: ignore[index]
+    body["prefetch"]["padding"] = "x" * 200_000  # type: ignore[index]  # the body is a JSON object
     assert interop.hook(SIGN, body).status_code == 200
-    body["prefetch"]["padding"] = "x" * (1024 * 1024)  # type: ignore[index]
+    body["prefetch"]["padding"] = "x" * (1024 * 1024)  # type: ignore[index]  # the body is a JSON object
     assert interop.hook(SIGN, body).status_code == 413
 
 

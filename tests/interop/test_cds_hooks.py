@@ -125,7 +125,7 @@ def test_A3_card_for_the_90_capsule_order_with_3_repeats(interop: Interop) -> No
     assert "No automatic refills" in cards[0]["detail"]
 
 
-def test_adult_frp_with_only_enrollment_gets_the_seven_cards_of_the_example(
+def test_K1_S2_T1_T2_T6_C1_C2_cards_for_an_frp_with_only_enrollment(
     interop: Interop,
 ) -> None:
     """The designed denied answer: K1, S2, T1, T2, T6, C1, C2 with the ledger's own messages."""
@@ -194,7 +194,7 @@ def test_order_select_judges_only_the_selected_order(interop: Interop) -> None:
     assert interop.hook(SELECT, body).json() == {"cards": []}
 
 
-def test_patient_view_shows_what_is_due(interop: Interop) -> None:
+def test_T5_S3_patient_view_shows_what_is_due(interop: Interop) -> None:
     """patient-view of an enrolled FRP lists the unmet rules and the due pregnancy test (T5)
     and survey (S3) from `next_due`."""
     interop.enroll_frp("P1")

@@ -116,7 +116,7 @@ def test_operation_definition_is_served_at_its_path(interop: Interop) -> None:
     assert body == fixture("interop-examples/OperationDefinition-rems-etasu.json")
 
 
-def test_data_required_for_an_frp_with_only_enrollment_matches_the_example(
+def test_K1_S2_T1_T2_T6_C1_C2_data_required_for_an_frp_with_only_enrollment(
     interop: Interop,
 ) -> None:
     """By REMS identifier: data-required with K1, S2, T1, T2, T6, C1, C2 unmet, exactly the
@@ -131,7 +131,7 @@ def test_data_required_for_an_frp_with_only_enrollment_matches_the_example(
     assert guidance(body)["identifier"][0]["value"].startswith("urn:uuid:")
 
 
-def test_success_with_the_open_authorization_as_case_number(interop: Interop) -> None:
+def test_A1_A2_success_with_the_open_authorization_as_case_number(interop: Interop) -> None:
     """Every requirement met and an open authorization: success, `case_number` = RA-...,
     `authorization_expires` its expiry, as the designed example."""
     interop.now = local("2026-03-01 10:45")
@@ -147,7 +147,7 @@ def test_success_with_the_open_authorization_as_case_number(interop: Interop) ->
     assert without_identifier(body) == without_identifier(expected)
 
 
-def test_found_by_RA_and_RC_numbers_and_case_number_only_while_open(interop: Interop) -> None:
+def test_A4_found_by_RA_and_RC_numbers_and_case_number_only_while_open(interop: Interop) -> None:
     """The patient is found by its authorization number in all three spellings and by a
     confirmation number; once confirmed, the authorization is used and `case_number` is gone."""
     interop.ready_male("P2")
@@ -227,7 +227,7 @@ def test_medication_request_and_its_contained_medication_are_read(interop: Inter
     assert guidance(fhir_json(interop.etasu(DR1, body)))["status"] == "success"
 
 
-def test_a_foreign_patient_gets_the_unknown_patients_answer(interop: Interop) -> None:
+def test_P5_a_foreign_patient_gets_the_unknown_patients_answer(interop: Interop) -> None:
     """DR2 asking for DR1's patient gets the same body as for a patient that does not exist."""
     interop.enroll_frp("P1")
     foreign = fhir_json(interop.etasu(DR2, by_identifier("P1")))
@@ -253,7 +253,7 @@ def test_as_of_is_for_auditors_only(interop: Interop) -> None:
     assert fhir_json(interop.etasu(AUDITOR, body), 400)["issue"][0]["code"] == "invalid"
 
 
-def test_a_pharmacy_sees_D1_and_only_patients_it_holds_a_number_for(interop: Interop) -> None:
+def test_D1_a_pharmacy_sees_it_and_only_patients_it_holds_a_number_for(interop: Interop) -> None:
     """A pharmacy presenting the RA- number gets D1 (success: an open authorization exists);
     by identifier alone, a patient it holds no confirmation for is not found."""
     interop.ready_male("P2")

@@ -132,7 +132,7 @@ def test_P2_the_pharmacy_is_the_tokens_subject_never_the_bodys(interop: Interop)
     assert interop.log_size() == before
 
 
-def test_rx_fill_records_the_dispense_with_D2_D3_tracked_and_a_replay_is_duplicate(
+def test_D2_D3_rx_fill_records_the_dispense_tracked_and_a_replay_is_duplicate(
     interop: Interop,
 ) -> None:
     """RxFill with the confirmation number records the dispense (D3 tracked: not counseled);

@@ -18,7 +18,7 @@ import jwt
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from fhirclient import client as fhir_client  # type: ignore[import-untyped]
+from fhirclient import client as fhir_client  # type: ignore[import-untyped]  # fhirclient ships no type hints
 from fhirpy import SyncFHIRClient
 
 from tests.e2e.test_api import frp_form

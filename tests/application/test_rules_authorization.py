@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.program import Program
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denial_recorded,
     assert_denied,
     assert_error,
@@ -14,6 +13,7 @@ from tests.unit.helpers_rules import (
     number,
     subsequent_frp,
 )
+from tests.program import Program
 
 FRESH_FRP_RULES = ("K1", "S2", "T1", "T2", "T6", "C1", "C2")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.program import Program
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denial_recorded,
     assert_denied,
     assert_error,
     event_types,
     number,
 )
+from tests.program import Program
 
 
 def two_males(program: Program) -> str:

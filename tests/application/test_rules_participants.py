@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tests.program import Program
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denial_recorded,
     assert_denied,
     assert_error,
     event_types,
     number,
 )
+from tests.program import Program
 
 # -- P1: an enrolled and certified prescriber enrolls patients and obtains authorizations ----
 

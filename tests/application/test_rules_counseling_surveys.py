@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.program import ALL_TOPICS, Program
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denial_recorded,
     assert_denied,
     assert_invalid,
@@ -18,6 +17,7 @@ from tests.unit.helpers_rules import (
     started,
     subsequent_frp,
 )
+from tests.program import ALL_TOPICS, Program
 
 FNRP: dict[str, Any] = {"menstruation": "menopause", "natural_menopause_months": 30}
 GUARDIAN = {"name": "Gail Guardian", "signed": True, "signed_on": "2026-03-01"}

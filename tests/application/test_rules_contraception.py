@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.application.helpers_rules import assert_denial_recorded, assert_denied, subsequent_frp
 from tests.program import Program
-from tests.unit.helpers_rules import assert_denial_recorded, assert_denied, subsequent_frp
 
 UNACCEPTABLE = [
     "progesterone_only_pill",

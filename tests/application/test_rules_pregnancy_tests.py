@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.program import Program, local
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denial_recorded,
     assert_denied,
     assert_error,
@@ -19,6 +18,7 @@ from tests.unit.helpers_rules import (
     number,
     subsequent_frp,
 )
+from tests.program import Program, local
 
 FIRST_TEST = local("2026-03-02 12:00")
 

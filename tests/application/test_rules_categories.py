@@ -11,14 +11,14 @@ from domain.categories import risk_category
 from domain.forms import ReproductiveFacts
 from domain.ruleset import ruleset_in_force
 from domain.values import Menstruation, RiskCategory, Sex
-from tests.program import Program
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denial_recorded,
     assert_denied,
     assert_invalid,
     last_event,
     number,
 )
+from tests.program import Program
 
 RULESET = ruleset_in_force(date(2026, 3, 1))
 ADULT_DOB = date(1990, 5, 1)

@@ -10,14 +10,14 @@ import pytest
 
 from application.ledger import Ledger
 from domain.calendar import add_months, age_on, birthday, day_of, end_of_day
-from tests.program import TZ, Program, local
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denied,
     frp_without_tests,
     negative_test,
     number,
     started,
 )
+from tests.program import TZ, Program, local
 
 DECISION_ON_DST_DAY = local("2026-03-08 12:00")
 """Noon EDT on the day of the jump: 16:00 UTC."""

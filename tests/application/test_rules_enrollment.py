@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.program import Program
-from tests.unit.helpers_rules import (
+from tests.application.helpers_rules import (
     assert_denied,
     assert_error,
     assert_invalid,
     event_types,
     number,
 )
+from tests.program import Program
 
 GUARDIAN = {"name": "Gail Guardian", "signed": True, "signed_on": "2026-03-01"}
 REPRESENTATIVE = {

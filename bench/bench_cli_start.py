@@ -1,0 +1,60 @@
+"""Benchmark: how long `rems` takes to start, against the libraries every run needs.
+
+The baseline is `python -c "import pydantic, orjson, eventsourcing.application"`. Each command
+runs `--runs` times in a fresh process; the figure is the least CPU time (user + system) a run
+took, so a busy machine inflates it less than wall time. Prints each command's figure and its
+ratio to the baseline (the target is within 1.5x for `rems --help` and `rems eligibility ID`).
+Run: `.venv/bin/python -m bench.bench_cli_start [--runs N]`. Never a timed assertion in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BASELINE = [sys.executable, "-c", "import pydantic, orjson, eventsourcing.application"]
+RUNS = {
+    "rems --help": ["--help"],
+    "rems eligibility ID": ["eligibility", "PT-NONE"],
+    "rems schemas DIR": ["schemas", "{tmp}/schemas"],
+    "rems history ID": ["history", "PT-NONE"],
+}
+
+
+def cpu_seconds(command: list[str], env: dict[str, str], runs: int) -> float:
+    """The least CPU time of `runs` runs of the command, after one warm-up run (which writes
+    the bytecode caches an installed package has)."""
+    best = float("inf")
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best = min(best, used)
+    return best
+
+
+def main() -> None:
+    """Print each start-up figure and its ratio to the baseline."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "REMS_DATABASE_URL": f"sqlite:///{Path(tmp) / 'rems.db'}"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        base = cpu_seconds(BASELINE, env, args.runs)
+        print(f"baseline (import pydantic, orjson, eventsourcing.application): {base:.3f} s CPU")
+        for name, words in RUNS.items():
+            command = [sys.executable, "-m", "entrypoints.cli", *(w.format(tmp=tmp) for w in words)]
+            used = cpu_seconds(command, env, args.runs)
+            print(f"{name}: {used:.3f} s CPU, {used / base:.2f}x the baseline")
+
+
+if __name__ == "__main__":
+    main()

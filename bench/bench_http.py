@@ -1,0 +1,236 @@
+"""Benchmark goal 3 of issue 13: the HTTP decision path under load, on one real PostgreSQL.
+
+Starts 1, 2 and 4 `rems serve` processes (several processes on their own loopback ports, behind
+nothing: the load generator spreads its requests over them in turn), each on the same throwaway
+PostgreSQL (`devtools.postgres_server`). A bounded pool of httpx clients (one thread each) drives
+the pharmacy workflow at rising concurrency: a prescriber's `request_authorization` for a patient
+drawn at random from a pool of ready adult males, then the pharmacy's
+`request_dispense_confirmation` of the number it was given. Each step runs for a fixed number of
+seconds; it prints throughput, p50/p99 latency and the conflict rate (two clients on one
+patient at once: one wins, the other is `conflict`). Loopback only, bounded in count and time.
+Run: `.venv/bin/python -m bench.bench_http [--patients 200] [--seconds 4]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from application.batch import apply_lines
+from application.ledger import Ledger
+from bench.workload import postgres_server
+from devtools.postgres_server.addresses import free_port
+from entrypoints.http.tokens import Role, TokenStore
+from infra.settings import Settings
+from infra.views import ViewDatabase
+from simulation.model import TOPICS
+
+PROCESSES = (1, 2, 4)
+CONCURRENCY = (1, 2, 4, 8, 16)
+
+
+def seed(url: str, patients: int) -> tuple[str, str]:
+    """DR1 and PH1 certified, `patients` adult males enrolled and counseled; the prescriber's
+    and the pharmacy's tokens."""
+    ledger = Ledger(Settings(database_url=url))
+    lines = [
+        '{"command": "register_prescriber", "prescriber_id": "DR1", "name": "Dr One", '
+        '"address": "1 Way", "fax": "555-0100"}',
+        '{"command": "certify_prescriber", "prescriber_id": "DR1"}',
+        '{"command": "certify_pharmacy", "pharmacy_id": "PH1", "name": "Pharmacy One", '
+        '"address": "2 Main St"}',
+    ]
+    topics = ", ".join(f'"{t}"' for t in TOPICS)
+    for n in range(patients):
+        lines.append(
+            f'{{"command": "enroll_patient", "patient_id": "M{n}", "prescriber_id": "DR1", '
+            '"name": "Bench Patient", "address": "3 Elm St", "phone": "555-0101", '
+            '"date_of_birth": "1960-01-01", "sex": "male", "diagnosis_icd10": "C90.00", '
+            '"language": "english", "patient_signed": true, "prescriber_signed": true, '
+            '"all_statements_marked": true}'
+        )
+        lines.append(
+            f'{{"command": "record_counseling", "patient_id": "M{n}", "prescriber_id": "DR1", '
+            f'"topics": [{topics}]}}'
+        )
+    failed = [r for r in apply_lines(ledger, lines, group_size=200) if not r["ok"]]
+    assert not failed, failed[:3]
+    ledger.close()
+    database = ViewDatabase(url)
+    try:
+        store = TokenStore(database)
+        return store.create(Role.PRESCRIBER, "DR1")[1], store.create(Role.PHARMACY, "PH1")[1]
+    finally:
+        database.close()
+
+
+@contextlib.contextmanager
+def servers(url: str, count: int) -> Iterator[list[str]]:
+    """`count` `rems serve` processes on free loopback ports; their base URLs once healthy."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMS_")}
+    env["REMS_DATABASE_URL"] = url
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        for _ in range(count):
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
+            started.append((process, f"http://127.0.0.1:{port}"))
+        for process, base in started:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"rems serve exited with {process.returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("rems serve did not become healthy in 60 s")
+                time.sleep(0.2)
+        yield [base for _, base in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@dataclass
+class Tally:
+    """What the clients of one step saw."""
+
+    latencies: list[float] = field(default_factory=list)
+    conflicts: int = 0
+    failures: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, seconds: float, body: dict[str, object]) -> None:
+        """One answered request."""
+        error = body.get("error")
+        code = error.get("code") if isinstance(error, dict) else None
+        with self.lock:
+            self.latencies.append(seconds)
+            if code == "conflict":
+                self.conflicts += 1
+            elif code is not None:
+                self.failures += 1
+
+
+def client_loop(
+    bases: list[str], tokens: tuple[str, str], patients: int, stop: float, tally: Tally, seed: int
+) -> None:
+    """Authorize then confirm, for random patients, until `stop` (a monotonic instant)."""
+    rng = random.Random(seed)
+    prescriber = {"authorization": f"Bearer {tokens[0]}"}
+    pharmacy = {"authorization": f"Bearer {tokens[1]}"}
+    clients = [httpx.Client(base_url=base, timeout=30) for base in bases]
+    try:
+        turn = seed
+        while time.monotonic() < stop:
+            client = clients[turn % len(clients)]
+            turn += 1
+            patient = f"M{rng.randrange(patients)}"
+            body = {
+                "patient_id": patient,
+                "prescriber_id": "DR1",
+                "daily_dose_mg": 10,
+                "days_supply": 28,
+                "refills": 0,
+                "channel": "electronic",
+            }
+            began = time.perf_counter()
+            answer = client.post(
+                "/v1/commands/request_authorization", json=body, headers=prescriber
+            ).json()
+            tally.add(time.perf_counter() - began, answer)
+            number = answer.get("authorization_number")
+            if not number:
+                continue
+            confirm = {
+                "pharmacy_id": "PH1",
+                "patient_id": patient,
+                "authorization_number": number,
+                "days_supply": 28,
+            }
+            began = time.perf_counter()
+            answer = client.post(
+                "/v1/commands/request_dispense_confirmation", json=confirm, headers=pharmacy
+            ).json()
+            tally.add(time.perf_counter() - began, answer)
+    finally:
+        for client in clients:
+            client.close()
+
+
+def step(
+    bases: list[str], tokens: tuple[str, str], patients: int, concurrency: int, seconds: float
+) -> tuple[Tally, float]:
+    """One load step: `concurrency` clients for `seconds`; (tally, elapsed)."""
+    tally = Tally()
+    stop = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=client_loop, args=(bases, tokens, patients, stop, tally, n))
+        for n in range(concurrency)
+    ]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return tally, time.perf_counter() - began
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at that fraction of the sorted values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    """Seed one PostgreSQL, then each process count at each concurrency."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--processes", type=int, nargs="+", default=list(PROCESSES))
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    args = parser.parse_args()
+    with postgres_server(True) as url:
+        assert url is not None
+        tokens = seed(url, args.patients)
+        print(f"{'procs':>5} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} conflicts")
+        for count in args.processes:
+            with servers(url, count) as bases:
+                step(bases, tokens, args.patients, 2, 1.0)  # warm the processes up
+                for concurrency in args.concurrency:
+                    tally, elapsed = step(bases, tokens, args.patients, concurrency, args.seconds)
+                    done = len(tally.latencies)
+                    print(
+                        f"{count:>5} {concurrency:>7} {done / elapsed:>8.0f} "
+                        f"{percentile(tally.latencies, 0.5) * 1000:>8.1f} "
+                        f"{percentile(tally.latencies, 0.99) * 1000:>8.1f} "
+                        f"{tally.conflicts / done:>8.1%}"
+                        + (f"  ({tally.failures} other errors)" if tally.failures else "")
+                    )
+
+
+if __name__ == "__main__":
+    main()
