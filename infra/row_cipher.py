@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import base64
 
-from eventsourcing.cryptography import AESCipher
-from eventsourcing.utils import Environment
-
 from infra.secrets import read_model_key
 
 SEALED_PREFIX = "enc1:"
@@ -27,6 +24,10 @@ class RowCipher:
 
     def __init__(self, cipher_key: str) -> None:
         """`cipher_key`: the encryption secret (base64), as read from the key file."""
+        # Imported here: a ledger without a key (and every query's start) loads no crypto.
+        from eventsourcing.cryptography import AESCipher
+        from eventsourcing.utils import Environment
+
         env = Environment(env={AESCipher.CIPHER_KEY: read_model_key(cipher_key)})
         self._cipher = AESCipher(env)
 
