@@ -1,22 +1,26 @@
 """The `rems apply` commands (DESIGN.md, "Commands and their fields"): names are the contract.
 
-Parsing is strict: unknown fields, wrong types and unknown commands are `invalid`, naming the
-field. JSON strings are accepted for dates and datetimes; numbers and booleans must be JSON
-numbers and booleans.
+Parsing is strict at every depth: unknown fields, wrong types and unknown commands are
+`invalid`, naming the field. JSON strings are accepted for dates and datetimes; numbers and
+booleans must be JSON numbers and booleans. Program IDs are normalised (`application.program_ids`),
+instants and dates bounded (`application.bounds`), numbers kept to plausible ranges (the bound is
+named in the message).
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from domain.forms import AuthorizedRepresentative, Guardian, PrescriberLetter
+from application.bounds import Day, Instant
+from application.form_parts import GuardianPart, LetterPart, LongText, RepresentativePart, Text
+from application.program_ids import NumberRef, ProgramId
 from domain.values import (
     CapsuleReturnPlace,
     Channel,
     CounselingTopic,
+    DuplicateFinding,
     Language,
     Menstruation,
     Method,
@@ -25,8 +29,6 @@ from domain.values import (
     Sex,
 )
 
-ProgramId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 LanguageName = Annotated[
     Language, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)
 ]
@@ -39,7 +41,7 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     command: str
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     """When the command happens (required under the event clock)."""
     command_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     """The client's idempotency key: a repeat returns the first result."""
@@ -116,17 +118,17 @@ class EnrollPatient(FemaleFields):
     name: Text
     address: Text
     phone: Text
-    date_of_birth: date
+    date_of_birth: Day
     sex: Sex
     diagnosis_icd10: Icd10
     language: LanguageName
     patient_signed: bool
     prescriber_signed: bool
     all_statements_marked: bool
-    guardian: Guardian | None = None
+    guardian: GuardianPart | None = None
     competent: bool = True
-    authorized_representative: AuthorizedRepresentative | None = None
-    prescriber_letter: PrescriberLetter | None = None
+    authorized_representative: RepresentativePart | None = None
+    prescriber_letter: LetterPart | None = None
 
 
 class UpdateReproductiveStatus(FemaleFields):
@@ -146,30 +148,30 @@ class RecordContraception(Command):
     patient_id: ProgramId
     abstinence: bool = False
     methods: list[Method] = []
-    started_on: date
+    started_on: Day
     hormonal_contraindicated: bool = False
 
 
 class RecordPregnancyTest(Command):
     command: Literal["record_pregnancy_test"]
     patient_id: ProgramId
-    collected_at: AwareDatetime
+    collected_at: Instant
     result: PregnancyTestResult
-    sensitivity_miu_per_ml: Annotated[float, Field(gt=0, le=10000)]
+    sensitivity_miu_per_ml: Annotated[float, Field(ge=1, le=10000)]
 
 
 class RecordPatientSurvey(Command):
     command: Literal["record_patient_survey"]
     patient_id: ProgramId
     compliant: bool
-    concerns: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    concerns: LongText | None = None
 
 
 class RequestAuthorization(Command):
     command: Literal["request_authorization"]
     patient_id: ProgramId
     prescriber_id: ProgramId
-    daily_dose_mg: Annotated[float, Field(gt=0, le=100)]
+    daily_dose_mg: Annotated[float, Field(ge=0.5, le=100)]
     days_supply: Annotated[int, Field(ge=1, le=366)]
     refills: Annotated[int, Field(ge=0, le=100)]
     channel: Channel
@@ -179,14 +181,14 @@ class RequestDispenseConfirmation(Command):
     command: Literal["request_dispense_confirmation"]
     pharmacy_id: ProgramId
     patient_id: ProgramId
-    authorization_number: ProgramId
+    authorization_number: NumberRef
     days_supply: Annotated[int, Field(ge=1, le=366)]
 
 
 class RecordDispense(Command):
     command: Literal["record_dispense"]
     pharmacy_id: ProgramId
-    confirmation_number: ProgramId
+    confirmation_number: NumberRef
     medication_guide_provided: bool
     counseled: bool
     capsules: Annotated[int, Field(ge=1, le=1000)]
@@ -195,7 +197,7 @@ class RecordDispense(Command):
 class ReportPregnancy(Command):
     command: Literal["report_pregnancy"]
     patient_id: ProgramId
-    suspected_on: date
+    suspected_on: Day
     reported_to_medwatch: bool
     reported_to_rems: bool
 
@@ -203,20 +205,20 @@ class ReportPregnancy(Command):
 class RecordMenstrualAbnormality(Command):
     command: Literal["record_menstrual_abnormality"]
     patient_id: ProgramId
-    noted_on: date
+    noted_on: Day
 
 
 class DiscontinueTherapy(Command):
     command: Literal["discontinue_therapy"]
     patient_id: ProgramId
-    last_dose_on: date
+    last_dose_on: Day
     reason: Text
 
 
 class RecordCbc(Command):
     command: Literal["record_cbc"]
     patient_id: ProgramId
-    collected_at: AwareDatetime
+    collected_at: Instant
 
 
 class RecordCapsuleReturn(Command):
@@ -237,7 +239,18 @@ class ResolvePregnancyReport(Command):
     patient_id: ProgramId
     resolution: PregnancyResolution
     evidence: Text
-    resolved_on: date
+    resolved_on: Day
+
+
+class ReviewPossibleDuplicate(Command):
+    """Compliance's review of an E8 possible duplicate: `patient_id` is the newer (flagged)
+    record, `other_patient_id` the earlier one."""
+
+    command: Literal["review_possible_duplicate"]
+    patient_id: ProgramId
+    other_patient_id: ProgramId
+    finding: DuplicateFinding
+    evidence: Text
 
 
 COMMANDS: dict[str, type[Command]] = {
@@ -264,6 +277,7 @@ COMMANDS: dict[str, type[Command]] = {
         RecordCapsuleReturn,
         ChangePrescriber,
         ResolvePregnancyReport,
+        ReviewPossibleDuplicate,
     )
 }
 """Every command of the contract, by its `command` name."""

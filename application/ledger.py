@@ -21,13 +21,16 @@ import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
 
+from application.bounds import check_in_bounds
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
 from application.notification_log import NotificationLog
+from application.parsing import check_depth, strict_json
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
 from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.chain import NewAggregate
+from domain.duplicates import PersonIndex, project_person_index
 from domain.participants import ParticipantState, project_participant
 from domain.patient_events import project_patient
 from domain.patient_state import PatientState
@@ -115,6 +118,10 @@ class Ledger(Application[UUID]):
         """The owner of an authorization or confirmation number."""
         return cast(NumberClaim | None, self._get(aggregate_id(kind, number), project_claim))
 
+    def person_index(self, index_id: UUID) -> PersonIndex | None:
+        """The patients enrolled under one folded identity (E8)."""
+        return cast(PersonIndex | None, self._get(index_id, project_person_index))
+
     def receipt(self, actor: str, command_id: str) -> CommandReceipt | None:
         """The first result of a command ID sent by this actor (keys are per caller, so one
         caller's key never answers with another's result)."""
@@ -142,6 +149,7 @@ class Ledger(Application[UUID]):
             obj = _as_object(raw)
             command_id = obj.get("command_id")
             if isinstance(command_id, str) and (receipt := self.receipt(actor, command_id)):
+                _same_command(receipt, obj)
                 msg = f"Command {command_id} was already applied; this is its first result."
                 raise Duplicate(msg, original=receipt.result)
             command = _parse(obj)
@@ -150,6 +158,7 @@ class Ledger(Application[UUID]):
             return error.to_result()
 
     def _decide_and_record(self, command: Command, actor: str) -> dict[str, Any]:
+        check_in_bounds(_instants_of(command), self.settings.timezone)
         now = self._resolve_now(command)
         _check_not_future(command, now, self.settings)
         at = DecisionTime.in_force(now, self.settings.timezone)
@@ -230,12 +239,10 @@ def receipt_id(actor: str, command_id: str) -> UUID:
 
 def _as_object(raw: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
     if isinstance(raw, Mapping):
-        return dict(raw)
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        msg = f"The line is not valid JSON: {error}."
-        raise InvalidCommand(msg) from None
+        obj: Any = dict(raw)
+        check_depth(obj)
+    else:
+        obj = strict_json(raw)
     if not isinstance(obj, dict):
         msg = "A command is a JSON object with a 'command' field."
         raise InvalidCommand(msg)
@@ -260,6 +267,27 @@ def _parse(obj: dict[str, Any]) -> Command:
         return model.model_validate_json(orjson.dumps(obj))
     except ValidationError as error:
         raise invalid_from_validation(error) from None
+    except orjson.JSONEncodeError as error:  # a caller's dict holding what JSON cannot
+        msg = f"The command cannot be read as JSON: {error}."
+        raise InvalidCommand(msg) from None
+
+
+def _same_command(receipt: CommandReceipt, obj: dict[str, Any]) -> None:
+    if receipt.command and obj.get("command") != receipt.command:
+        msg = (
+            f"command_id: {receipt.command_id} was already used for {receipt.command}; "
+            "a key names one command."
+        )
+        raise InvalidCommand(msg, field="command_id")
+
+
+def _instants_of(command: Command) -> dict[str, Any]:
+    from application.commands import dates_of
+
+    found = dates_of(command)
+    if command.at is not None:
+        found["at"] = command.at
+    return found
 
 
 def _check_not_future(command: Command, now: datetime, settings: Settings) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
+from application.bounds import LAST_DAY, instant_in_bounds
 from application.errors import InvalidCommand, NotFound
 from application.ledger import Ledger, system_now
+from application.program_ids import program_id
 from domain.base import LedgerEvent
 from domain.participants import ParticipantState, project_participant
 from domain.patient_events import PatientEvent, project_patient
@@ -26,14 +28,20 @@ def parse_as_of(text: str, ledger: Ledger) -> datetime:
     tz = ledger.settings.timezone
     try:
         if len(text.strip()) == len("YYYY-MM-DD"):
-            day_end = datetime.combine(date.fromisoformat(text.strip()), time.max, tz)
-            return _after_ledger_began(day_end, ledger)
-        instant = datetime.fromisoformat(text)
+            instant = datetime.combine(date.fromisoformat(text.strip()), time.max, tz)
+        else:
+            instant = datetime.fromisoformat(text)
     except ValueError:
         msg = f"as-of: {text!r} is not an ISO date or date-time."
         raise InvalidCommand(msg, field="as_of") from None
     if instant.tzinfo is None:
         msg = f"as-of: {text!r} needs a UTC offset (e.g. 2026-03-01T09:00:00-05:00)."
+        raise InvalidCommand(msg, field="as_of")
+    if not instant_in_bounds(instant, tz):
+        msg = (
+            f"as-of: {text!r} is out of bounds; a query's time lies between 1900-01-01 and "
+            f"{LAST_DAY.isoformat()} ({tz.key})."
+        )
         raise InvalidCommand(msg, field="as_of")
     return _after_ledger_began(instant, ledger)
 
@@ -62,6 +70,7 @@ def _events_known_at(ledger: Ledger, kind: str, program_id: str, as_of: datetime
 def eligibility(ledger: Ledger, patient_id: str, as_of: datetime | None = None) -> dict[str, Any]:
     """Would an authorization be issued at `as_of` to the prescriber of record (28 days, no
     refills, electronic)? Judged on what the ledger had recorded by then."""
+    patient_id = program_id(patient_id, "patient_id")
     now = as_of or default_now(ledger)
     patient = project_patient(None, _events_known_at(ledger, "patient", patient_id, now))
     if patient is None:
@@ -99,6 +108,7 @@ def eligibility_answer(
 def history(ledger: Ledger, patient_id: str, as_of: datetime | None = None) -> dict[str, Any]:
     """Every event of the patient in recorded order, with `occurred_at` and `recorded_at`;
     with `as_of`, only what the ledger had recorded by then."""
+    patient_id = program_id(patient_id, "patient_id")
     events: list[LedgerEvent] = ledger.stored_events(aggregate_id("patient", patient_id))
     if not events:
         msg = f"Patient {patient_id} is not enrolled in the REMS."

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from application.errors import InvalidCommand, NotFound
 from application.ledger import Ledger
+from application.program_ids import number, program_id
 from domain.decision_events import (
     AuthorizationDenied,
     AuthorizationIssued,
@@ -40,16 +41,18 @@ def find_decision(ledger: Ledger, reference: str) -> tuple[list[PatientEvent], D
     """The decision named by an authorization number, a confirmation number, or
     `PATIENT_ID@VERSION`; with its patient's events."""
     if "@" in reference:
-        patient_id, _, version_text = reference.rpartition("@")
+        patient_text, _, version_text = reference.rpartition("@")
         if not (version_text.isascii() and version_text.isdigit()):
             msg = f"reference: {reference!r} is not PATIENT_ID@VERSION."
             raise InvalidCommand(msg, field="reference")
+        patient_id = program_id(patient_text, "reference")
         events = _patient_events(ledger, patient_id)
         version = int(version_text)
         if not 1 <= version <= len(events) or not isinstance(events[version - 1], Decision):
             msg = f"Patient {patient_id} has no decision at version {version}."
             raise NotFound(msg)
         return events, cast(Decision, events[version - 1])
+    reference = number(reference, "reference")
     kind = "confirmation" if reference.startswith("RC-") else "authorization"
     claim = ledger.claim(kind, reference)
     if claim is None:
@@ -83,9 +86,20 @@ def _participant(
 
 
 def replay_decision(ledger: Ledger, reference: str) -> dict[str, Any]:
-    """`{"reference", "type", "original", "replayed", "same"}` for one recorded decision."""
+    """`{"authorization_number" | "confirmation_number" | "reference", "type", "original",
+    "replayed", "same"}` for one recorded decision (DESIGN.md: an RA- number answers under
+    `authorization_number`, an RC- number under `confirmation_number`)."""
     events, decision = find_decision(ledger, reference)
-    return {"reference": reference, **replay(ledger, events, decision)}
+    return {**_named(reference), **replay(ledger, events, decision)}
+
+
+def _named(reference: str) -> dict[str, str]:
+    if "@" in reference:
+        patient_text, _, version = reference.rpartition("@")
+        return {"reference": f"{program_id(patient_text, 'reference')}@{version}"}
+    normalised = number(reference, "reference")
+    key = "confirmation_number" if normalised.startswith("RC-") else "authorization_number"
+    return {key: normalised}
 
 
 def replay(ledger: Ledger, events: list[PatientEvent], decision: Decision) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from eventsourcing.utils import get_topic
 from application.errors import NotFound, RemsError
 from domain.base import LedgerEvent
 from domain.chain import CHAIN_MEMBER, CHAIN_VERSION, Head, stored_event_hash
+from domain.duplicates import PersonIndex
 from domain.participants import ParticipantState
 from domain.patient_state import PatientState
 from domain.registry import NumberClaim, aggregate_id
@@ -31,6 +32,9 @@ class AggregateReader(Protocol):
 
     def claim(self, kind: str, number: str) -> NumberClaim | None:
         """The owner of an authorization or confirmation number, or None if unknown."""
+
+    def person_index(self, index_id: UUID) -> PersonIndex | None:
+        """The patients enrolled under one folded identity (E8), or None."""
 
 
 @dataclass
@@ -76,6 +80,10 @@ class Unit:
     def pharmacy(self, pharmacy_id: str) -> ParticipantState | None:
         """The pharmacy's state, or None if never certified."""
         return self.aggregates.participant_state("pharmacy", pharmacy_id)
+
+    def person_index(self, index_id: UUID) -> PersonIndex | None:
+        """The patients enrolled under one folded identity (E8), or None."""
+        return self.aggregates.person_index(index_id)
 
     def claim(self, kind: str, number: str) -> NumberClaim:
         """Who a number belongs to; `not_found` for an unknown number."""

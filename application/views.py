@@ -7,6 +7,7 @@ from typing import Any
 
 from application.errors import NotFound
 from application.ledger import Ledger
+from application.program_ids import program_id
 from application.queries import eligibility_answer
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
@@ -65,6 +66,7 @@ class Views:
 
     def eligibility(self, patient_id: str, now: datetime) -> dict[str, Any]:
         """The eligibility answer from the read model (see `application.queries.eligibility`)."""
+        patient_id = program_id(patient_id, "patient_id")
         self.runner.catch_up()
         with self.database.transaction() as cursor:
             patient = load_patient(cursor, patient_id, self.sealer)

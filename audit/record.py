@@ -18,6 +18,7 @@ import orjson
 
 from application.errors import NotFound, RemsError
 from application.ledger import Ledger, system_now
+from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
 from audit.digest import compute_digest
@@ -68,6 +69,7 @@ def build_record(
     """The export of one patient; `NotFound` when the ledger has no such patient. With a
     signing key it carries a newly published STH and the proofs of AUDIT-FORMAT.md §6 (`send`
     also hands that STH to Kafka); without one they are null and `unsigned` says why."""
+    patient_id = program_id(patient_id, "patient_id")
     events = _patient_events(ledger, patient_id)
     entries = history(ledger, patient_id)["events"]
     decisions = [_decision(ledger, events, e) for e in events if isinstance(e, Decision)]

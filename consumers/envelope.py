@@ -59,6 +59,8 @@ WITHHELD = frozenset(
         "representative_address",
         "relationship",
         "medical_condition",
+        "incapacity_statement",
+        "other_patient_id",
         "concerns",
         "evidence",
         "reason",

@@ -34,6 +34,11 @@ from domain.decision_events import (
     DispenseDenied,
     DispenseRecorded,
 )
+from domain.duplicate_events import (
+    DuplicateEnrollmentNoted,
+    PossibleDuplicateFlagged,
+    PossibleDuplicateReviewed,
+)
 from domain.participants import PHARMACY_EVENTS, PRESCRIBER_EVENTS
 from domain.patient_events import PatientEvent
 
@@ -53,6 +58,9 @@ def published_event_classes() -> list[type[LedgerEvent]]:
         DispenseRecorded,
         *PRESCRIBER_EVENTS,
         *PHARMACY_EVENTS,
+        PossibleDuplicateFlagged,
+        PossibleDuplicateReviewed,
+        DuplicateEnrollmentNoted,
     ]
     classes += [
         c

@@ -92,6 +92,13 @@ RULES: dict[str, Rule] = {
             "and the patient must enroll again.",
         ),
         Rule(
+            id="E8",
+            kind=_B,
+            text="One person, one enrollment: an enrollment with the same name (folded) and "
+            "date of birth as a patient enrolled under another ID is a possible duplicate; "
+            "its authorizations and confirmations are denied until compliance reviews it.",
+        ),
+        Rule(
             id="E7",
             kind=_S,
             text="Once the form is received, female patients and the "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 from domain.base import Frozen
 from domain.values import Menstruation
@@ -18,10 +21,20 @@ class ReproductiveFacts(Frozen):
     bilateral_oophorectomy: bool = False
 
 
-class Guardian(Frozen):
-    """The legal guardian who signs for a minor (E2)."""
+LEGACY_STATEMENT = "(stated; recorded as a yes/no before the letter's text was kept)"
 
-    name: str
+
+def _legacy_statement(value: object) -> object:
+    # Letters recorded before the statement was text held a boolean: keep them readable.
+    if isinstance(value, bool):
+        return LEGACY_STATEMENT if value else None
+    return value
+
+
+class Guardian(Frozen):
+    """The legal guardian who signs for a minor (E2). A missing name is a missing item."""
+
+    name: str | None = None
     signed: bool
     signed_on: date | None = None
 
@@ -29,9 +42,9 @@ class Guardian(Frozen):
 class AuthorizedRepresentative(Frozen):
     """The person who signs for an incompetent adult (E3)."""
 
-    name: str
-    address: str
-    relationship: str
+    name: str | None = None
+    address: str | None = None
+    relationship: str | None = None
     power_of_attorney: bool
     signed: bool
     signed_on: date | None = None
@@ -42,7 +55,8 @@ class PrescriberLetter(Frozen):
 
     on_letterhead: bool
     signed_on: date | None = None
-    incapacity_statement: bool
+    incapacity_statement: Annotated[str | None, BeforeValidator(_legacy_statement)] = None
+    """The letter's statement of the patient's incapacity, in its own words."""
     medical_condition: str | None = None
     representative_name: str | None = None
     representative_address: str | None = None

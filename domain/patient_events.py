@@ -19,6 +19,7 @@ from domain.patient_state import (
     PregnancyTest,
     Survey,
 )
+from domain.pregnancy_cases import with_pregnancy_case
 from domain.values import (
     CapsuleReturnPlace,
     CounselingTopic,
@@ -146,10 +147,13 @@ class ContraceptionRecorded(PatientEvent):
 
 
 class PregnancyTestRecorded(PatientEvent):
-    """A pregnancy test result; `occurred_at` is when the sample was collected."""
+    """A pregnancy test result; `occurred_at` is when the sample was collected. A positive one
+    opens a pregnancy case (T7) suspected on `suspected_on`, its M2 reports still missing."""
 
     result: PregnancyTestResult
     sensitivity_miu_per_ml: float
+    suspected_on: date | None = None
+    """For a positive test: its collection date in the program's zone (the case it opens)."""
 
     def fold(self, state: PatientState) -> PatientState:
         test = PregnancyTest(
@@ -159,8 +163,19 @@ class PregnancyTestRecorded(PatientEvent):
             recorded_at=self.timestamp,
         )
         update: dict[str, object] = {"tests": (*state.tests, test)}
-        if self.result is PregnancyTestResult.POSITIVE and state.positive_test_open_since is None:
-            update["positive_test_open_since"] = self.occurred_at
+        if self.result is PregnancyTestResult.POSITIVE:
+            if state.positive_test_open_since is None:
+                update["positive_test_open_since"] = self.occurred_at
+            case = PregnancyReport(
+                suspected_on=self.suspected_on or self.occurred_at.date(),
+                reported_to_medwatch=False,
+                reported_to_rems=False,
+                recorded_at=self.timestamp,
+            )
+            # A new positive test is never absorbed by a resolved case: it blocks again (T7).
+            update["pregnancy_reports"] = with_pregnancy_case(
+                state.pregnancy_reports, case, join_same_date=False
+            )
         return state.model_copy(update=update)
 
 
@@ -193,7 +208,8 @@ class PregnancyReported(PatientEvent):
             reported_to_rems=self.reported_to_rems,
             recorded_at=self.timestamp,
         )
-        return state.model_copy(update={"pregnancy_reports": (*state.pregnancy_reports, report)})
+        reports = with_pregnancy_case(state.pregnancy_reports, report, join_same_date=True)
+        return state.model_copy(update={"pregnancy_reports": reports})
 
 
 class PregnancyReportResolved(PatientEvent):

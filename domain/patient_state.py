@@ -14,6 +14,7 @@ from domain.forms import ReproductiveFacts
 from domain.values import (
     CapsuleReturnPlace,
     CounselingTopic,
+    DuplicateFinding,
     Method,
     PregnancyResolution,
     PregnancyTestResult,
@@ -122,6 +123,22 @@ class PregnancyReport(Frozen):
     resolved_on: date | None = None
 
 
+class DuplicateFlag(Frozen):
+    """An E8 possible duplicate: the same person may be enrolled as `other_patient_id`."""
+
+    other_patient_id: str
+    """The earlier record with the same folded name and birth date."""
+    flagged_at: AwareDatetime
+    finding: DuplicateFinding | None = None
+    """Compliance's finding (None while under review)."""
+    reviewed_at: AwareDatetime | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """Under review, or found to be the same person (E8 for good)."""
+        return self.finding is not DuplicateFinding.DISTINCT_PEOPLE
+
+
 class PatientState(Frozen):
     """Current state of one patient, as the rules need it. No name, address or phone here."""
 
@@ -155,6 +172,15 @@ class PatientState(Frozen):
     discontinued_on: date | None = None
     cbcs: tuple[AwareDatetime, ...] = ()
     capsule_returns: tuple[tuple[int, CapsuleReturnPlace, AwareDatetime], ...] = ()
+    duplicate_flags: tuple[DuplicateFlag, ...] = ()
+    """E8 possible duplicates of this (newer) record."""
+    duplicates_noted: tuple[str, ...] = ()
+    """Newer records compliance found to be this same person (E8, `same_person`)."""
+
+    def duplicate_flag(self, other_patient_id: str) -> DuplicateFlag | None:
+        """The E8 flag naming that earlier record, if any."""
+        flags = (f for f in self.duplicate_flags if f.other_patient_id == other_patient_id)
+        return next(flags, None)
 
     @field_serializer("counseling_topics", when_used="json")
     def _sorted_topics(self, topics: frozenset[CounselingTopic]) -> list[str]:

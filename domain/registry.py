@@ -64,6 +64,8 @@ class CommandReceipt(Frozen):
     head_hash: str
     command_id: str
     result: dict[str, Any]
+    command: str = ""
+    """The command the key was first used for (a key names one command)."""
 
 
 class CommandReceived(LedgerEvent):
@@ -82,6 +84,7 @@ class CommandReceived(LedgerEvent):
             head_hash=self.hash,
             command_id=self.command_id or "",
             result=self.result,
+            command=self.command,
         )
 
 

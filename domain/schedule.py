@@ -97,7 +97,7 @@ class DueItem(Frozen):
     """One obligation due or overdue on a day, for the compliance work queue."""
 
     rule: str
-    """The tracked rule behind it (T4, T5, S3, M1, M2, A2, X1)."""
+    """The rule behind it (T4, T5, S3, M1, M2, A2, X1; E8 for a review compliance owes)."""
     what: str
     """What to do, in words."""
     due_on: date
@@ -115,6 +115,15 @@ def due_items(patient: PatientState, at: DecisionTime) -> list[DueItem]:
     """Everything due or overdue for the patient on the decision day."""
     on = at.day
     items: list[DueItem] = []
+    for flag in patient.duplicate_flags:
+        if flag.finding is None:
+            items += _item(
+                "E8",
+                f"review a possible duplicate enrollment of {flag.other_patient_id} "
+                "(review_possible_duplicate)",
+                day_of(flag.flagged_at, at.tz),
+                on,
+            )
     for report in patient.pregnancy_reports:
         missing = [
             name

@@ -162,5 +162,12 @@ class PregnancyResolution(StrEnum):
     PREGNANCY_ENDED = "pregnancy_ended"
 
 
+class DuplicateFinding(StrEnum):
+    """Compliance's finding on an E8 possible duplicate enrollment."""
+
+    DISTINCT_PEOPLE = "distinct_people"
+    SAME_PERSON = "same_person"
+
+
 DEL_5Q_MDS_ICD10 = "D46.C"
 """ICD-10 code of myelodysplastic syndrome with isolated del(5q): M1 applies."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from simulation.command_bodies import (
+    authorization_body,
+    confirmation_body,
+    pregnancy_test_body,
+    survey_body,
+)
 from simulation.model import PROFILES, TOPICS, Journey, Simulation
 
 HORIZON_DAYS = 182
@@ -96,9 +102,9 @@ def patient_journey(
                 **regimen,
             },
         )
-        yield t + timedelta(minutes=6), _test(patient_id, t)
+        yield t + timedelta(minutes=6), pregnancy_test_body(patient_id, t)
     if female:
-        yield t + timedelta(minutes=20), _survey(patient_id)
+        yield t + timedelta(minutes=20), survey_body(patient_id)
     first = day0 + timedelta(days=12 if frp else 1)
     for cycle in range(cycles):
         day = first + timedelta(days=28 * cycle)
@@ -106,7 +112,7 @@ def patient_journey(
             return
         morning = sim.moment(day, 8)
         if twist == "partial_counseling" and cycle == 0:
-            denied = yield sim.moment(day, 9, 30), _authorize(patient_id, prescriber)
+            denied = yield sim.moment(day, 9, 30), authorization_body(patient_id, prescriber)
             if "K1" in _rules(denied):
                 yield (
                     sim.moment(day, 9, 40),
@@ -126,35 +132,41 @@ def patient_journey(
                     "noted_on": (day - timedelta(days=3)).isoformat(),
                 },
             )
-            yield morning - timedelta(days=2), _authorize(patient_id, prescriber)
+            yield morning - timedelta(days=2), authorization_body(patient_id, prescriber)
         if frp:
             positive = twist == "pregnancy" and cycle == 3
-            yield morning + timedelta(minutes=30), _test(patient_id, morning, positive)
+            yield (
+                morning + timedelta(minutes=30),
+                pregnancy_test_body(patient_id, morning, positive),
+            )
             if positive:
                 yield from _pregnancy(sim, patient_id, prescriber, day)
                 return
         monthly = category != "adult_female_not_reproductive_potential" or cycle % 6 == 0
         if cycle > 0 and monthly and not (twist == "forgets_survey" and cycle == 2):
-            yield morning + timedelta(minutes=45), _survey(patient_id)
+            yield morning + timedelta(minutes=45), survey_body(patient_id)
         channel = "telephone" if twist == "telephone" and cycle == 1 else "electronic"
-        result = yield sim.moment(day, 10), _authorize(patient_id, prescriber, channel)
+        result = yield sim.moment(day, 10), authorization_body(patient_id, prescriber, channel)
         for attempt in range(2):
             missing = _rules(result)
             if not missing:
                 break
             fix = sim.moment(day, 11 + attempt)
             if missing & {"S2", "S3"}:
-                yield fix, _survey(patient_id)
+                yield fix, survey_body(patient_id)
             if frp and missing & {"T2", "T6", "T8"}:
-                yield fix + timedelta(minutes=5), _test(patient_id, fix)
-            result = yield fix + timedelta(minutes=15), _authorize(patient_id, prescriber)
+                yield fix + timedelta(minutes=5), pregnancy_test_body(patient_id, fix)
+            result = yield fix + timedelta(minutes=15), authorization_body(patient_id, prescriber)
         if not result.get("ok"):
             continue
         number = result["authorization_number"]
-        confirmation = yield sim.moment(day, 14), _confirm(pharmacy, patient_id, number)
+        confirmation = yield sim.moment(day, 14), confirmation_body(pharmacy, patient_id, number)
         if {"P2", "P3"} & _rules(confirmation):
             pharmacy = "PH01"
-            confirmation = yield sim.moment(day, 14, 30), _confirm(pharmacy, patient_id, number)
+            confirmation = yield (
+                sim.moment(day, 14, 30),
+                confirmation_body(pharmacy, patient_id, number),
+            )
         if not confirmation.get("ok"):
             continue
         yield (
@@ -195,7 +207,7 @@ def _pregnancy(sim: Simulation, patient_id: str, prescriber: str, day: date) -> 
             "reported_to_rems": True,
         },
     )
-    yield sim.moment(day, 12), _authorize(patient_id, prescriber)
+    yield sim.moment(day, 12), authorization_body(patient_id, prescriber)
     yield from _stop_therapy(sim, patient_id, day, "pregnancy", "rems", 10)
 
 
@@ -238,10 +250,10 @@ def lapsed_journey(sim: Simulation, patient_id: str) -> Journey:
             "topics": TOPICS,
         },
     )
-    auth = yield sim.moment(long_ago, 10), _authorize(patient_id, prescriber)
+    auth = yield sim.moment(long_ago, 10), authorization_body(patient_id, prescriber)
     conf = yield (
         sim.moment(long_ago, 11),
-        _confirm(pharmacy, patient_id, auth["authorization_number"]),
+        confirmation_body(pharmacy, patient_id, auth["authorization_number"]),
     )
     yield (
         sim.moment(long_ago, 12),
@@ -255,7 +267,7 @@ def lapsed_journey(sim: Simulation, patient_id: str) -> Journey:
         },
     )
     back = sim.start + timedelta(days=5)
-    yield sim.moment(back, 9), _authorize(patient_id, prescriber)
+    yield sim.moment(back, 9), authorization_body(patient_id, prescriber)
     yield sim.moment(back, 10), form
     yield (
         sim.moment(back, 10, 10),
@@ -266,40 +278,4 @@ def lapsed_journey(sim: Simulation, patient_id: str) -> Journey:
             "topics": TOPICS,
         },
     )
-    yield sim.moment(back, 11), _authorize(patient_id, prescriber)
-
-
-def _test(patient_id: str, collected: datetime, positive: bool = False) -> dict[str, Any]:
-    return {
-        "command": "record_pregnancy_test",
-        "patient_id": patient_id,
-        "collected_at": collected.isoformat(),
-        "result": "positive" if positive else "negative",
-        "sensitivity_miu_per_ml": 25,
-    }
-
-
-def _survey(patient_id: str) -> dict[str, Any]:
-    return {"command": "record_patient_survey", "patient_id": patient_id, "compliant": True}
-
-
-def _authorize(patient_id: str, prescriber: str, channel: str = "electronic") -> dict[str, Any]:
-    return {
-        "command": "request_authorization",
-        "patient_id": patient_id,
-        "prescriber_id": prescriber,
-        "daily_dose_mg": 10,
-        "days_supply": 28,
-        "refills": 0,
-        "channel": channel,
-    }
-
-
-def _confirm(pharmacy: str, patient_id: str, number: str) -> dict[str, Any]:
-    return {
-        "command": "request_dispense_confirmation",
-        "pharmacy_id": pharmacy,
-        "patient_id": patient_id,
-        "authorization_number": number,
-        "days_supply": 28,
-    }
+    yield sim.moment(back, 11), authorization_body(patient_id, prescriber)

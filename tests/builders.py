@@ -15,7 +15,7 @@ def enrollment_form(
     form: dict[str, Any] = {
         "patient_id": patient_id,
         "prescriber_id": prescriber_id,
-        "name": "Pat Test",
+        "name": f"Pat Test {patient_id}",
         "address": "3 Elm St",
         "phone": "555-0199",
         "date_of_birth": "1990-05-01",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from application.handlers import decisions, enrollment, facts, participants
+from application.handlers import decisions, duplicates, enrollment, facts, participants
 from application.unit import Outcome, Unit
 
 Handler = Callable[[Unit, Any], Outcome]
@@ -32,5 +32,6 @@ HANDLERS: dict[str, Handler] = {
     "request_authorization": decisions.request_authorization,
     "request_dispense_confirmation": decisions.request_dispense_confirmation,
     "record_dispense": decisions.record_dispense,
+    "review_possible_duplicate": duplicates.review_possible_duplicate,
 }
 """Every command of the contract and the function that handles it."""

@@ -11,6 +11,7 @@ from application.commands import (
     UpdateReproductiveStatus,
 )
 from application.errors import Denied, Duplicate, InvalidCommand
+from application.handlers.duplicates import flag_possible_duplicates
 from application.handlers.supply import void_open_supply
 from application.unit import Outcome, Unit
 from domain.categories import category_of, risk_category
@@ -54,9 +55,11 @@ def enroll_patient(unit: Unit, cmd: EnrollPatient) -> Outcome:
         prescriber_signed=cmd.prescriber_signed,
         all_statements_marked=cmd.all_statements_marked,
         competent=cmd.competent,
-        guardian=cmd.guardian,
-        authorized_representative=cmd.authorized_representative,
-        prescriber_letter=cmd.prescriber_letter,
+        guardian=cmd.guardian.to_domain() if cmd.guardian else None,
+        authorized_representative=cmd.authorized_representative.to_domain()
+        if cmd.authorized_representative
+        else None,
+        prescriber_letter=cmd.prescriber_letter.to_domain() if cmd.prescriber_letter else None,
     )
     reasons = prescriber_reasons(unit.prescriber(cmd.prescriber_id), cmd.prescriber_id)
     reasons += form_reasons(
@@ -87,12 +90,14 @@ def enroll_patient(unit: Unit, cmd: EnrollPatient) -> Outcome:
         enrollment=number,
         risk_category=category,
     )
+    duplicate = flag_possible_duplicates(unit, cmd, event.apply(existing))
     return Outcome(
         {
             "patient_id": cmd.patient_id,
             "risk_category": category.value,
             "enrollment": number,
             "enrolled_at": event.occurred_at.isoformat(),
+            **duplicate,
         }
     )
 

@@ -3,6 +3,8 @@ surveys, pregnancy and menstrual events, discontinuation, CBCs, capsule returns.
 
 from __future__ import annotations
 
+from datetime import date
+
 from application.commands import (
     DiscontinueTherapy,
     RecordCapsuleReturn,
@@ -17,7 +19,7 @@ from application.commands import (
 )
 from application.errors import InvalidCommand, NotFound
 from application.unit import Outcome, Unit
-from domain.calendar import start_of_day
+from domain.calendar import day_of, start_of_day
 from domain.patient_events import (
     CapsulesReturned,
     CbcRecorded,
@@ -31,6 +33,7 @@ from domain.patient_events import (
     TherapyDiscontinued,
 )
 from domain.patient_state import PatientState
+from domain.pregnancy_cases import current_case, missing_reports
 from domain.rules.pregnancy_tests import is_sensitive
 from domain.rules.surveys import k1_missing
 from domain.values import PregnancyTestResult, Sex
@@ -91,25 +94,30 @@ def record_pregnancy_test(unit: Unit, cmd: RecordPregnancyTest) -> Outcome:
     """A pregnancy test; a positive one stops therapy at once (T7)."""
     patient = unit.enrolled_patient(cmd.patient_id)
     _female_only(patient, "a pregnancy test")
+    positive = cmd.result is PregnancyTestResult.POSITIVE
     event = unit.record(
         PregnancyTestRecorded,
         patient,
         occurred_at=cmd.collected_at,
         result=cmd.result,
         sensitivity_miu_per_ml=cmd.sensitivity_miu_per_ml,
+        suspected_on=day_of(cmd.collected_at, unit.at.tz) if positive else None,
     )
-    counts = is_sensitive(event.apply(patient).tests[-1], unit.at.ruleset)
+    after = event.apply(patient)
+    counts = is_sensitive(after.tests[-1], unit.at.ruleset)
     payload: dict[str, object] = {"patient_id": cmd.patient_id, "counts": counts}
     if not counts:
         threshold = f"{unit.at.ruleset.min_sensitivity_miu_per_ml:g}"
         payload["note"] = (
             f"T3: less sensitive than {threshold} mIU/mL; recorded, but it does not count."
         )
-    if cmd.result is PregnancyTestResult.POSITIVE:
+    if positive:
         payload["note"] = (
             "T7: therapy is stopped; report the suspected exposure to FDA MedWatch and to the "
             "REMS at once (M2)."
         )
+        case = current_case(after)
+        payload["missing_reports"] = missing_reports(case) if case else []
     return Outcome(payload)
 
 
@@ -129,7 +137,7 @@ def record_patient_survey(unit: Unit, cmd: RecordPatientSurvey) -> Outcome:
 def report_pregnancy(unit: Unit, cmd: ReportPregnancy) -> Outcome:
     """A suspected pregnancy (T7 for female patients; tracked for M2 for a male's partner)."""
     patient = unit.enrolled_patient(cmd.patient_id)
-    unit.record(
+    event = unit.record(
         PregnancyReported,
         patient,
         occurred_at=start_of_day(cmd.suspected_on, unit.at.tz),
@@ -137,18 +145,24 @@ def report_pregnancy(unit: Unit, cmd: ReportPregnancy) -> Outcome:
         reported_to_medwatch=cmd.reported_to_medwatch,
         reported_to_rems=cmd.reported_to_rems,
     )
-    missing = [
-        name
-        for name, done in (("medwatch", cmd.reported_to_medwatch), ("rems", cmd.reported_to_rems))
-        if not done
-    ]
+    after = event.apply(patient)
+    case = "opened" if len(after.pregnancy_reports) > len(patient.pregnancy_reports) else "updated"
     return Outcome(
         {
             "patient_id": cmd.patient_id,
-            "blocks": patient.sex is Sex.FEMALE,
-            "missing_reports": missing,
+            "blocks": patient.sex is Sex.FEMALE and after.pregnancy_open,
+            "case": case,
+            "missing_reports": _missing_reports_of(after, cmd.suspected_on),
         }
     )
+
+
+def _missing_reports_of(patient: PatientState, suspected_on: date) -> list[str]:
+    """The M2 reports still missing on the case this report joined or opened."""
+    if patient.open_pregnancy_reports:
+        return missing_reports(patient.open_pregnancy_reports[-1])
+    same = [r for r in patient.pregnancy_reports if r.suspected_on == suspected_on]
+    return missing_reports(same[-1])
 
 
 def resolve_pregnancy_report(unit: Unit, cmd: ResolvePregnancyReport) -> Outcome:

@@ -19,6 +19,7 @@ from domain.patient_state import PatientState
 from domain.reasons import Reason, merge
 from domain.rules.context import DecisionTime
 from domain.rules.contraception import contraception_reasons
+from domain.rules.duplicates import e8_reasons
 from domain.rules.inputs import AuthorizationInputs
 from domain.rules.lapse import e6_reasons
 from domain.rules.participants import prescriber_reasons
@@ -109,10 +110,11 @@ def decide_authorization(
             )
         )
     reasons += e6_reasons(patient, at)
+    reasons += e8_reasons(patient)
     reasons += a3_reasons(request, at)
     reasons += k1_reasons(patient)
     if patient.sex is Sex.FEMALE and initial:
-        reasons += s2_reasons(patient, at)
+        reasons += s2_reasons(patient, category, at)
     elif not initial:
         reasons += s3_reasons(patient, category, at)
     reasons += t7_reasons(patient)

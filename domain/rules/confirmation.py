@@ -2,20 +2,24 @@
 
 Reading (RULES.md): D1 always accompanies a confirmation denial; the authorization must be the
 patient's, unexpired, unused and not voided, its prescriber still certified, the patient's
-category unchanged since issue (a birthday alone is no change), the patient not blocked, and the
+category unchanged since issue (a birthday alone is no change, except a not-yet-menstruating
+girl's 18th: R3, second round), the patient not blocked, and the
 supply not above the authorization's.
 """
 
 from __future__ import annotations
 
 from domain.base import Frozen
-from domain.calendar import day_of
-from domain.categories import category_of
 from domain.participants import ParticipantState
 from domain.patient_state import Authorization, AuthorizationStatus, PatientState
 from domain.reasons import Reason, merge
 from domain.rules.context import DecisionTime
-from domain.rules.dispensing import expired_reasons, patient_block_reasons, with_d1
+from domain.rules.dispensing import (
+    expired_reasons,
+    patient_block_reasons,
+    r3_reasons,
+    with_d1,
+)
 from domain.rules.inputs import ConfirmationInputs
 from domain.rules.participants import pharmacy_reasons
 
@@ -108,16 +112,7 @@ def confirmation_reasons(
                 "authorization, is no longer certified.",
             )
         )
-    issued_day = day_of(authorization.issued_at, at.tz)
-    if category_of(patient, issued_day, at.ruleset) is not authorization.risk_category:
-        reasons.append(
-            Reason(
-                rule="R3",
-                message="The patient's risk category changed since the authorization was "
-                f"issued (was {authorization.risk_category.value}); a new authorization is "
-                "needed.",
-            )
-        )
+    reasons += r3_reasons(patient, authorization, at)
     reasons += patient_block_reasons(patient, at)
     if request.days_supply > authorization.days_supply:
         reasons.append(

@@ -8,7 +8,7 @@ confirmation's owner and status, the authorization's expiry and the patient's bl
 from __future__ import annotations
 
 from domain.base import Frozen
-from domain.calendar import within
+from domain.calendar import day_of, within
 from domain.categories import category_of
 from domain.participants import ParticipantState
 from domain.patient_state import (
@@ -19,6 +19,7 @@ from domain.patient_state import (
 )
 from domain.reasons import Reason, merge
 from domain.rules.context import DecisionTime
+from domain.rules.duplicates import e8_reasons
 from domain.rules.inputs import DispenseInputs
 from domain.rules.lapse import e6_reasons
 from domain.rules.participants import pharmacy_reasons
@@ -26,11 +27,11 @@ from domain.rules.pregnancy_tests import t7_reasons, t8_reasons
 
 
 def patient_block_reasons(patient: PatientState, at: DecisionTime) -> list[Reason]:
-    """The patient's blocking states: T7, T8 (FRP), E6."""
+    """The patient's blocking states: T7, T8 (FRP), E6, E8."""
     reasons = t7_reasons(patient)
     if category_of(patient, at.day, at.ruleset).is_frp:
         reasons += t8_reasons(patient, at)
-    return reasons + e6_reasons(patient, at)
+    return reasons + e6_reasons(patient, at) + e8_reasons(patient)
 
 
 def expired_reasons(authorization: Authorization, at: DecisionTime) -> list[Reason]:
@@ -42,6 +43,29 @@ def expired_reasons(authorization: Authorization, at: DecisionTime) -> list[Reas
             rule="A2",
             message=f"Authorization {authorization.number} expired at "
             f"{authorization.expires_at.isoformat()}; the prescriber must obtain a new one.",
+        )
+    ]
+
+
+def r3_reasons(
+    patient: PatientState, authorization: Authorization, at: DecisionTime
+) -> list[Reason]:
+    """R3: the category changed since issue. A fact change counts; so does a girl recorded as
+    not yet menstruating turning 18 (she becomes FRP that day: RULES.md, second round); a
+    birthday that only changes child/adult does not."""
+    issued_day = day_of(authorization.issued_at, at.tz)
+    by_facts = category_of(patient, issued_day, at.ruleset) is not authorization.risk_category
+    became_frp = (
+        not authorization.risk_category.is_frp and category_of(patient, at.day, at.ruleset).is_frp
+    )
+    if not (by_facts or became_frp):
+        return []
+    return [
+        Reason(
+            rule="R3",
+            message="The patient's risk category changed since the authorization was "
+            f"issued (was {authorization.risk_category.value}); a new authorization is "
+            "needed.",
         )
     ]
 
@@ -96,6 +120,7 @@ def decide_dispense(
             )
         )
     reasons += expired_reasons(authorization, at)
+    reasons += r3_reasons(patient, authorization, at)
     reasons += patient_block_reasons(patient, at)
     judged = with_d1(reasons, "This dispense cannot be recorded against the confirmation.")
     return DispenseOutcome(reasons=tuple(judged), inputs=inputs)

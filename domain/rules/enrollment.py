@@ -54,6 +54,8 @@ def _guardian_reasons(signatures: Signatures) -> list[Reason]:
             )
         ]
     missing = []
+    if not guardian.name:
+        missing.append("name")
     if not guardian.signed:
         missing.append("signature")
     if guardian.signed_on is None:
@@ -80,7 +82,15 @@ def _representative_reasons(signatures: Signatures) -> list[Reason]:
                 "(representative missing).",
             )
         ]
-    missing = []
+    missing = [
+        f"representative's {label}"
+        for label, text in (
+            ("name", rep.name),
+            ("address", rep.address),
+            ("relationship", rep.relationship),
+        )
+        if not text
+    ]
     if not rep.signed:
         missing.append("representative's signature")
     if rep.signed_on is None:
@@ -92,7 +102,9 @@ def _representative_reasons(signatures: Signatures) -> list[Reason]:
     return []
 
 
-def _letter_gaps(signatures: Signatures, name: str, address: str, relationship: str) -> list[str]:
+def _letter_gaps(
+    signatures: Signatures, name: str | None, address: str | None, relationship: str | None
+) -> list[str]:
     letter = signatures.prescriber_letter
     if letter is None:
         return ["prescriber letter on letterhead (no power of attorney)"]
@@ -105,11 +117,12 @@ def _letter_gaps(signatures: Signatures, name: str, address: str, relationship: 
         gaps.append("statement of incapacity")
     if not letter.medical_condition:
         gaps.append("medical condition causing the incapacity")
-    if letter.representative_name != name:
+    # A blank on either side never matches: an empty name on both is not "the same person".
+    if not letter.representative_name or letter.representative_name != name:
         gaps.append("letter naming the same representative")
-    if letter.representative_address != address:
+    if not letter.representative_address or letter.representative_address != address:
         gaps.append("representative's address in the letter")
-    if letter.relationship != relationship:
+    if not letter.relationship or letter.relationship != relationship:
         gaps.append("representative's relationship in the letter")
     if not letter.accepts_responsibility:
         gaps.append("statement that the representative accepts responsibility")

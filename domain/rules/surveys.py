@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from domain.calendar import add_days, add_months, day_of
+from domain.categories import became_frp_at
 from domain.patient_state import PatientState, Survey
 from domain.reasons import Reason
 from domain.rules.context import DecisionTime
@@ -27,15 +28,32 @@ def latest_survey(patient: PatientState, at: DecisionTime) -> Survey | None:
     return max(surveys, key=lambda s: s.completed_at, default=None)
 
 
-def s2_reasons(patient: PatientState, at: DecisionTime) -> list[Reason]:
-    """S2: a female patient's initial survey, compliant, before her first prescription."""
+def s2_reasons(patient: PatientState, category: RiskCategory, at: DecisionTime) -> list[Reason]:
+    """S2: a female patient's initial survey, current and compliant, before her first
+    prescription. Current (RULES.md, second round): completed since she last became FRP (FRP)
+    or since the current enrollment (others), and within the category's S3 window."""
     survey = latest_survey(patient, at)
+    since = (
+        became_frp_at(patient, at.day, at.tz, at.ruleset)
+        if category.is_frp
+        else patient.enrollment.enrolled_at
+    )
     if survey is None:
         return [
             Reason(
                 rule="S2",
                 message="The patient has not completed her initial survey; she must complete "
                 "it before the first prescription.",
+            )
+        ]
+    oldest = s3_oldest_day(category, at)
+    if survey.completed_at < since or day_of(survey.completed_at, at.tz) < oldest:
+        return [
+            Reason(
+                rule="S2",
+                message="The patient's initial survey is not current: one completed since "
+                f"{since.isoformat()} and on or after {oldest.isoformat()} is needed before "
+                "the first prescription.",
             )
         ]
     if not survey.compliant:

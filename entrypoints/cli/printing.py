@@ -55,8 +55,8 @@ def report(answer: dict[str, Any]) -> None:
 def replay(answer: dict[str, Any]) -> None:
     """The decision, its original outcome and the replay's."""
     verdict = "SAME" if answer["same"] else "DIFFERENT"
-    print(
-        f"{answer['reference']} ({answer['type']}, rule set {answer['ruleset_version']}): {verdict}"
-    )
+    keys = ("authorization_number", "confirmation_number", "reference")
+    named = next(answer[k] for k in keys if k in answer)
+    print(f"{named} ({answer['type']}, rule set {answer['ruleset_version']}): {verdict}")
     print(f"  original: {answer['original']}")
     print(f"  replayed: {answer['replayed']}")

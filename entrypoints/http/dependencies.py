@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request
 
+from application.errors import InvalidCommand
 from application.ledger import Ledger
+from application.parsing import strict_json
 from application.views import Views
 from entrypoints.http.tokens import Principal, TokenStore
 from infra.views import ViewDatabase
@@ -83,9 +84,12 @@ State = Annotated[ApiState, Depends(api_state)]
 
 
 def json_object(raw: bytes) -> dict[str, Any] | None:
-    """The body as a JSON object, or None."""
+    """The body as a JSON object, or None when it is not one; a repeated key or nesting too
+    deep raises `invalid` naming the field (read as `rems apply` reads a line)."""
     try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+        obj = strict_json(raw)
+    except InvalidCommand as error:
+        if error.field is None:
+            return None
+        raise
     return obj if isinstance(obj, dict) else None

@@ -2,7 +2,8 @@
 
 - a prescriber acts only for itself and for its own patients (prescriber of record);
 - a pharmacy only asks for confirmation numbers, records dispenses (as itself), records capsules
-  returned to a pharmacy, and reads a patient's eligibility (what a dispense needs);
+  returned to a pharmacy, and reads the eligibility of a patient whose authorization number it
+  presents or for whom it holds a confirmation (RULES.md, "Pharmacy reads");
 - compliance staff read everything and manage certifications, prescribers of record and the
   resolution of pregnancy reports;
 - an auditor reads everything and changes nothing.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from application.ledger import Ledger
+from application.program_ids import normalised_id, normalised_number
 from domain.catalogue import RULES
 from entrypoints.http.tokens import Principal, Role
 
@@ -50,6 +52,7 @@ COMMANDS_BY_ROLE: dict[Role, frozenset[str]] = {
             "change_prescriber",
             "resolve_pregnancy_report",
             "report_pregnancy",
+            "review_possible_duplicate",
         }
     ),
     Role.AUDITOR: frozenset(),
@@ -66,19 +69,24 @@ class Forbidden(Exception):
         self.reasons = reasons
 
 
+def _subject(principal: Principal) -> str:
+    """The caller's program ID as commands write it (tokens made before normalisation too)."""
+    return normalised_id(principal.subject) or principal.subject
+
+
 def _under_care(ledger: Ledger, principal: Principal, patient_id: Any) -> None:
-    if not isinstance(patient_id, str):
+    patient_id = normalised_id(patient_id) if isinstance(patient_id, str) else None
+    if patient_id is None:
         return  # malformed: the command itself will be answered `invalid`
-    patient_id = patient_id.strip()  # as the command's own parsing will read it
     patient = ledger.patient_state(patient_id)
-    if patient is None or patient.prescriber_id != principal.subject:
+    if patient is None or patient.prescriber_id != _subject(principal):
         msg = f"Patient {patient_id} is not under the care of prescriber {principal.subject}."
         raise Forbidden(msg)
 
 
 def _same(principal: Principal, body: dict[str, Any], field: str) -> None:
     value = body.get(field)
-    if isinstance(value, str) and value.strip() != principal.subject:
+    if isinstance(value, str) and normalised_id(value) not in (_subject(principal), None):
         msg = f"{field}: a {principal.role.value} acts only as itself ({principal.subject})."
         raise Forbidden(msg)
 
@@ -92,8 +100,9 @@ def check_command(ledger: Ledger, principal: Principal, name: str, body: dict[st
         _same(principal, body, "prescriber_id")
         if name == "enroll_patient":
             existing = body.get("patient_id")
-            if isinstance(existing, str) and ledger.patient_state(existing.strip()) is not None:
-                _under_care(ledger, principal, existing)
+            known = normalised_id(existing) if isinstance(existing, str) else None
+            if known is not None and ledger.patient_state(known) is not None:
+                _under_care(ledger, principal, known)
         else:
             _under_care(ledger, principal, body.get("patient_id"))
     elif principal.role is Role.PHARMACY:
@@ -105,17 +114,46 @@ def check_command(ledger: Ledger, principal: Principal, name: str, body: dict[st
             _same(principal, body, "pharmacy_id")
 
 
-def check_patient_read(ledger: Ledger, principal: Principal, patient_id: str, what: str) -> None:
+def check_patient_read(
+    ledger: Ledger,
+    principal: Principal,
+    patient_id: str,
+    what: str,
+    authorization_number: str | None = None,
+) -> None:
     """Raise Forbidden unless the caller may read this about the patient."""
     if principal.role in READERS:
         return
     if principal.role is Role.PHARMACY and what == "eligibility":
-        return
+        if _pharmacy_may_read(ledger, principal, patient_id, authorization_number):
+            return
+        msg = (
+            f"A pharmacy reads a patient's eligibility with the patient's authorization number "
+            f"(?authorization_number=RA-...) or a confirmation it holds for {patient_id}."
+        )
+        raise Forbidden(msg)
     if principal.role is Role.PRESCRIBER:
         _under_care(ledger, principal, patient_id)
         return
     msg = f"A {principal.role.value} may not read a patient's {what}."
     raise Forbidden(msg)
+
+
+def _pharmacy_may_read(
+    ledger: Ledger, principal: Principal, patient_id: str, authorization_number: str | None
+) -> bool:
+    wanted = normalised_id(patient_id)
+    if wanted is None:
+        return False
+    if authorization_number is not None:
+        presented = normalised_number(authorization_number)
+        claim = ledger.claim("authorization", presented) if presented else None
+        if claim is not None and claim.patient_id == wanted:
+            return True
+    patient = ledger.patient_state(wanted)
+    return patient is not None and any(
+        c.pharmacy_id == _subject(principal) for c in patient.confirmations
+    )
 
 
 def check_program_read(principal: Principal, what: str) -> None:
@@ -141,7 +179,7 @@ def check_duplicate(
         patient = ledger.patient_state(str(original.get("patient_id")))
         number = str(original.get("confirmation_number"))
         confirmation = patient.confirmation(number) if patient else None
-        if confirmation is None or confirmation.pharmacy_id != principal.subject:
+        if confirmation is None or confirmation.pharmacy_id != _subject(principal):
             msg = f"Confirmation {number} is not a confirmation of pharmacy {principal.subject}."
             raise Forbidden(msg, ({"rule": "D1", "message": RULES["D1"].text},))
 

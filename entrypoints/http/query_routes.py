@@ -34,11 +34,16 @@ router = APIRouter()
 
 @router.get("/v1/patients/{patient_id}/eligibility", tags=["queries"])
 def get_eligibility(
-    request: Request, patient_id: str, principal: Caller, as_of: AsOf = None
+    request: Request,
+    patient_id: str,
+    principal: Caller,
+    as_of: AsOf = None,
+    authorization_number: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    """Would an authorization be issued now (or at `as_of`)? With every unmet rule."""
+    """Would an authorization be issued now (or at `as_of`)? With every unmet rule. A
+    pharmacy presents the patient's authorization number (or holds a confirmation)."""
     ledger = api_state(request).ledger
-    check_patient_read(ledger, principal, patient_id, "eligibility")
+    check_patient_read(ledger, principal, patient_id, "eligibility", authorization_number)
     if as_of:
         return eligibility(ledger, patient_id, parse_as_of(as_of, ledger))
     return api_state(request).views.eligibility(patient_id, default_now(ledger))

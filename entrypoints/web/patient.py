@@ -3,7 +3,6 @@ now or as of an instant (then only what the ledger had recorded by that instant)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -11,22 +10,15 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
 
-from application.errors import NotFound
-from application.ledger import Ledger
-from application.queries import default_now, eligibility, history
-from application.views import Views
-from audit.proof_export import seal_of
 from domain.calendar import day_of
 from domain.catalogue import RULES
-from domain.patient_events import PatientEvent, project_patient
-from domain.patient_state import PatientState
-from domain.registry import aggregate_id
-from domain.rules.context import DecisionTime
-from domain.schedule import DueItem, due_items
 from entrypoints.http.tokens import Principal
 from entrypoints.web.layout import day_tag, page, patient_href, when
+from entrypoints.web.patient_view import PatientView, load_patient_view
 from rendering.record_html import BOOKKEEPING, CATEGORIES, plain
 from rendering.timeline import render_timeline
+
+__all__ = ["PatientView", "load_patient_view", "render_patient"]
 
 NEXT_DUE = (
     ("pregnancy_test", "Pregnancy test"),
@@ -34,62 +26,6 @@ NEXT_DUE = (
     ("authorization_expires", "Open authorization expires"),
     ("cbc", "Complete blood count"),
 )
-
-
-@dataclass(frozen=True)
-class PatientView:
-    """Everything the page shows, read at one instant."""
-
-    patient_id: str
-    zone: ZoneInfo
-    now: datetime
-    as_of: datetime | None
-    """None: the page shows the record now."""
-    answer: dict[str, Any] | None
-    """The eligibility answer; None when the patient was not yet enrolled at `as_of`."""
-    prescriber_id: str | None
-    """The prescriber of record at that instant."""
-    due: list[DueItem]
-    events: list[dict[str, Any]]
-    hidden: int
-    """Events recorded after `as_of`, left out."""
-    seal: dict[str, Any] | None = None
-    """The patient's events checked against a fresh signed tree head (None without a key)."""
-
-
-def load_patient_view(
-    ledger: Ledger, views: Views, patient_id: str, as_of: datetime | None
-) -> PatientView:
-    """Read the page's data (NotFound for a patient the ledger has never enrolled)."""
-    everything = history(ledger, patient_id)["events"]
-    events = history(ledger, patient_id, as_of)["events"] if as_of else everything
-    now = as_of or default_now(ledger)
-    at = DecisionTime.in_force(now, ledger.settings.timezone)
-    answer: dict[str, Any] | None
-    patient: PatientState | None
-    if as_of is None:
-        answer = views.eligibility(patient_id, now)
-        patient = ledger.patient_state(patient_id)
-    else:
-        try:
-            answer = eligibility(ledger, patient_id, as_of)
-        except NotFound:
-            answer = None
-        stored = ledger.stored_events(aggregate_id("patient", patient_id))
-        known = [e for e in stored if isinstance(e, PatientEvent) and e.timestamp <= as_of]
-        patient = project_patient(None, known)
-    return PatientView(
-        patient_id=patient_id,
-        zone=at.tz,
-        now=now,
-        as_of=as_of,
-        answer=answer,
-        prescriber_id=patient.prescriber_id if patient is not None else None,
-        due=due_items(patient, at) if patient is not None else [],
-        events=events,
-        hidden=len(everything) - len(events),
-        seal=seal_of(ledger, aggregate_id("patient", patient_id)),
-    )
 
 
 def render_patient(view: PatientView, principal: Principal) -> HTMLResponse:

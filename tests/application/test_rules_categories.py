@@ -244,10 +244,11 @@ def test_R3_allows_confirming_after_a_birthday_alone(program: Program) -> None:
     assert confirmation["risk_category"] == "female_child_reproductive_potential"
 
 
-def test_R3_allows_confirming_an_fnrp_child_authorization_after_she_turns_18(
+def test_R3_denies_confirming_an_fnrp_child_authorization_on_her_18th_birthday(
     program: Program,
 ) -> None:
-    """A not-yet-menstruating girl's authorization stays confirmable on her 18th birthday."""
+    """A not-yet-menstruating girl becomes FRP on her 18th birthday, an R3 change (RULES.md,
+    second round): her FNRP-child authorization is no longer confirmed (D1, R3)."""
     program.enroll(date_of_birth="2008-03-05", guardian=GUARDIAN, menstruation="not_started")
     program.counsel()
     program.survey()
@@ -255,7 +256,7 @@ def test_R3_allows_confirming_an_fnrp_child_authorization_after_she_turns_18(
     result = program.authorize()
     assert result["risk_category"] == "female_child_not_reproductive_potential"
     program.at("2026-03-05 12:00")
-    assert program.confirm(result["authorization_number"])["ok"]
+    assert_denied(program.confirm(result["authorization_number"]), "D1", "R3")
 
 
 def test_R3_denies_confirming_a_child_authorization_after_menarche_is_recorded(
@@ -274,7 +275,8 @@ def test_R3_denies_confirming_a_child_authorization_after_menarche_is_recorded(
 
 
 def test_R3_denies_after_menarche_until_the_frp_initial_rules_are_met(program: Program) -> None:
-    """After menarche the girl is FRP: her next prescription is initial again (T1, T2, C...)."""
+    """After menarche the girl is FRP: her next prescription is initial again (T1, T2, C...),
+    and the survey from before she became FRP is no longer current (S2, second round)."""
     program.enroll(date_of_birth="2012-01-01", guardian=GUARDIAN, menstruation="not_started")
     program.counsel()
     program.survey()
@@ -282,7 +284,7 @@ def test_R3_denies_after_menarche_until_the_frp_initial_rules_are_met(program: P
     program.advance(days=1)
     changed = program.run("update_reproductive_status", patient_id="PAT1", menstruation="regular")
     assert changed["ok"], changed
-    assert_denied(program.authorize(), "T1", "T2", "T6", "C1", "C2")
+    assert_denied(program.authorize(), "C1", "C2", "S2", "T1", "T2", "T6")
 
 
 def test_R3_a_reproductive_update_for_a_male_patient_is_invalid(program: Program) -> None:

@@ -27,7 +27,7 @@ REPRESENTATIVE = {
 LETTER = {
     "on_letterhead": True,
     "signed_on": "2026-02-27",
-    "incapacity_statement": True,
+    "incapacity_statement": "unable to understand the risks of therapy",
     "medical_condition": "advanced dementia",
     "representative_name": "Rita Rep",
     "representative_address": "4 Oak St, Summit NJ",
@@ -194,7 +194,8 @@ def test_E3_denies_a_representative_without_power_of_attorney_or_letter(
         ("representative", {"signed_on": None}),
         ("letter", {"on_letterhead": False}),
         ("letter", {"signed_on": None}),
-        ("letter", {"incapacity_statement": False}),
+        ("letter", {"incapacity_statement": None}),
+        ("letter", {"incapacity_statement": "   "}),
         ("letter", {"medical_condition": None}),
         ("letter", {"representative_name": "Someone Else"}),
         ("letter", {"representative_address": "9 Other Rd"}),

@@ -55,6 +55,7 @@ ALLOWED: dict[str, set[str]] = {
     "record_capsule_return": {PRESCRIBER, PHARMACY},
     "change_prescriber": {"compliance"},
     "resolve_pregnancy_report": {"compliance"},
+    "review_possible_duplicate": {"compliance"},
 }
 
 # A body in the caller's own scope (DR1's patient PAT1, PH1 as itself); suspensions name the
@@ -86,6 +87,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "record_cbc": {"patient_id": "PAT1", "collected_at": "$now"},
     "record_capsule_return": {"patient_id": "PAT1", "capsules": 2, "returned_to": "$place"},
     "change_prescriber": {"patient_id": "PAT1", "prescriber_id": "DR1"},
+    "review_possible_duplicate": {"patient_id": "PAT1", "other_patient_id": "PAT2",
+                                  "finding": "distinct_people", "evidence": "reviewed"},
     "resolve_pregnancy_report": {"patient_id": "PAT1", "resolution": "not_pregnant",
                                  "evidence": "negative serum test", "resolved_on": "$today"},
 }  # fmt: skip
@@ -309,11 +312,12 @@ def test_a_pharmacy_never_acts_as_another_pharmacy(fresh: World) -> None:
 
 
 def test_a_pharmacy_reads_only_what_a_dispense_needs(fresh: World) -> None:
-    """A pharmacy reads any patient's eligibility, and nothing else about a patient or the
-    program."""
+    """A pharmacy reads a patient's eligibility only with the patient's authorization number
+    or a confirmation it holds (RULES.md, "Pharmacy reads"), and nothing else about a patient
+    or the program."""
     api = fresh.api
-    assert api.get(PH2, "/v1/patients/PAT1/eligibility").status_code == 200
-    assert api.get(PH2, "/v1/patients/PAT2/eligibility").status_code == 200
+    assert_forbidden(api.get(PH2, "/v1/patients/PAT1/eligibility"))
+    assert_forbidden(api.get(PH2, "/v1/patients/PAT2/eligibility"))
     for path in (
         "/v1/patients/PAT1/history",
         "/v1/patients/PAT1/export",

@@ -555,7 +555,7 @@ def test_an_incompetent_adults_representative_is_not_published(
             prescriber_letter={
                 "on_letterhead": True,
                 "signed_on": "2026-02-20",
-                "incapacity_statement": True,
+                "incapacity_statement": "unable to understand the risks of therapy",
                 "medical_condition": "advanced dementia",
                 "representative_name": representative["name"],
                 "representative_address": representative["address"],

@@ -237,6 +237,15 @@ def every_kind_of_event(p: Program) -> None:
         evidence="negative serum hCG",
         resolved_on=p.today,
     )
+    # E8: the same person enrolled again under D1, found to be the same person.
+    assert p.enroll("D1", name="PAT TEST f1")["possible_duplicate"] is True
+    p.ok(
+        "review_possible_duplicate",
+        patient_id="D1",
+        other_patient_id="F1",
+        finding="same_person",
+        evidence="same insurance member number",
+    )
 
 
 @pytest.fixture
