@@ -60,7 +60,6 @@ WITHHELD = frozenset(
         "relationship",
         "medical_condition",
         "incapacity_statement",
-        "other_patient_id",
         "concerns",
         "evidence",
         "reason",
