@@ -56,7 +56,7 @@ ENVELOPE_KEYS = {
     "position",
     "payload",
 }
-INTERNAL_TYPES = {"NumberClaimed", "CommandReceived"}
+INTERNAL_TYPES = {"NumberClaimed", "CommandReceived", "PersonIndexed"}
 EXPECTED_TOPIC = {
     **dict.fromkeys(
         [
