@@ -54,7 +54,7 @@ ENVELOPE_KEYS = {
     "position",
     "payload",
 }
-INTERNAL_TYPES = {"NumberClaimed", "CommandReceived"}
+INTERNAL_TYPES = {"NumberClaimed", "CommandReceived", "PersonIndexed"}
 EXPECTED_TOPIC = {
     **dict.fromkeys(
         [
@@ -67,6 +67,9 @@ EXPECTED_TOPIC = {
             "CbcRecorded",
             "CapsulesReturned",
             "PrescriberChanged",
+            "PossibleDuplicateFlagged",
+            "PossibleDuplicateReviewed",
+            "DuplicateEnrollmentNoted",
         ],
         "rems.patients",
     ),
