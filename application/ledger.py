@@ -105,6 +105,10 @@ class Ledger(Application[UUID]):
             PatientState | None, self._get(aggregate_id("patient", patient_id), project_patient)
         )
 
+    def patient_state_by_id(self, uid: UUID) -> PatientState | None:
+        """A patient's current state by aggregate ID (the relay knows only those)."""
+        return cast(PatientState | None, self._get(uid, project_patient))
+
     def participant_state(self, kind: str, participant_id: str) -> ParticipantState | None:
         """A prescriber's or pharmacy's current state."""
         uid = aggregate_id(kind, participant_id)

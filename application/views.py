@@ -12,6 +12,7 @@ from application.queries import eligibility_answer
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
 from domain.schedule import due_items
+from infra.row_cipher import row_sealer
 from infra.views import ViewDatabase
 from projections.eligibility import (
     EligibilityProjection,
@@ -32,11 +33,16 @@ class Views:
         """The read models in the ledger's database, or (for `verify`) built afresh in
         another one from the log up to position `stop`."""
         self.ledger = ledger
+        self.sealer = row_sealer(ledger.settings.cipher_key())
+        """Seals the patient rows when an encryption key is configured."""
         self.database = ViewDatabase(database_url or ledger.settings.database_url)
         try:
             self.runner = ProjectionRunner(
                 self.database,
-                [EligibilityProjection(), ReportProjection(ledger.settings.timezone)],
+                [
+                    EligibilityProjection(sealer=self.sealer),
+                    ReportProjection(ledger.settings.timezone),
+                ],
                 read=lambda start, limit: ledger.notifications.read(start, limit, stop=stop),
                 decode=ledger.notifications.decode,
             )
@@ -63,7 +69,7 @@ class Views:
         patient_id = program_id(patient_id, "patient_id")
         self.runner.catch_up()
         with self.database.transaction() as cursor:
-            patient = load_patient(cursor, patient_id)
+            patient = load_patient(cursor, patient_id, self.sealer)
             if patient is None:
                 msg = f"Patient {patient_id} is not enrolled in the REMS."
                 raise NotFound(msg)
@@ -76,7 +82,7 @@ class Views:
         """Per patient, what is due or overdue on the day of `now`; most overdue first."""
         self.runner.catch_up()
         with self.database.transaction() as cursor:
-            patients = all_patients(cursor)
+            patients = all_patients(cursor, self.sealer)
         at = self.decision_time(now)
         entries: list[dict[str, Any]] = []
         for patient in patients:

@@ -54,8 +54,7 @@ def main() -> None:
     with scratch_folder() as name, postgres_server(args.postgres) as server:
         folder = Path(name)
         program = folder / "program.jsonl"
-        with scratch_store("sqlite", folder, None) as url:
-            summary = record_program(program, args.patients, url)
+        summary = record_program(program, args.patients)
         print(f"program: {summary['commands']} commands, {args.patients} patients")
         for kind in ("sqlite", "postgres") if server else ("sqlite",):
             with scratch_store(kind, folder, server) as url:

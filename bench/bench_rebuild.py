@@ -37,8 +37,7 @@ PAGE = 1000
 def fill(url: str, patients: int, folder: Path) -> int:
     """Apply a simulated program of `patients` to the store; the events it holds."""
     program = folder / f"program-{patients}.jsonl"
-    with scratch_store("sqlite", folder, None) as scratch:
-        record_program(program, patients, scratch)
+    record_program(program, patients)
     seed_numbers()
     ledger = event_clock_ledger(url)
     try:

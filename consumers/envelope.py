@@ -1,34 +1,33 @@
 """What the ledger publishes: topic routing and the pseudonymous message envelope.
 
-Topics by stream; the message key is the aggregate ID (uuid5 of the program ID: a pseudonym), so
-one patient's events stay ordered within a partition. No name, address, phone, date of birth or
-free text leaves the ledger: those fields are dropped, and the one age fact the rules need is
-published as `adult_from` (the day a minor turns 18; absent for adults) — data minimisation
-rather than the birth date. The patient's program ID is replaced by the pseudonym.
+Topics by stream; the message key is the aggregate ID, for a patient its keyed pseudonym
+(consumers/pseudonyms.py), so one patient's events stay ordered within a partition. No name,
+address, phone, date of birth, program patient ID or free text leaves the ledger: those fields
+are dropped. No date from which a birth date follows is published: a patient event carries the
+risk category it was judged under where it has one (enrollment, decisions), and a minor's
+coming of age is its own `RiskCategoryChangedByAge` message, sent once the day has come.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import AwareDatetime, Field
 
+from consumers.pseudonyms import Pseudonyms
 from domain.base import Frozen, LedgerEvent
-from domain.calendar import age_on, birthday
 from domain.decision_events import AuthorizationVoided, ConfirmationVoided, Decision
 from domain.participants import PHARMACY_EVENTS, PRESCRIBER_EVENTS
 from domain.patient_events import (
     MenstrualAbnormalityRecorded,
-    PatientEnrolled,
     PatientEvent,
     PregnancyReported,
     PregnancyReportResolved,
     PregnancyTestRecorded,
 )
-from domain.ruleset import ruleset_in_force
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: keyed patient pseudonyms, no `adult_from`, payloads validated by the schemas."""
 
 TOPICS = {
     "patients": "rems.patients",
@@ -38,6 +37,8 @@ TOPICS = {
     "safety": "rems.safety",
 }
 DEAD_LETTER_TOPIC = "rems.dead-letter"
+AGE_CHANGE_TYPE = "RiskCategoryChangedByAge"
+"""The message of a minor's coming of age (consumers/age.py), on `rems.patients`."""
 
 SAFETY_EVENTS = (
     PregnancyReported,
@@ -53,12 +54,12 @@ WITHHELD = frozenset(
         "fax",
         "date_of_birth",
         "patient_id",
+        "other_patient_id",
         "representative_name",
         "representative_address",
         "relationship",
         "medical_condition",
         "incapacity_statement",
-        "other_patient_id",
         "concerns",
         "evidence",
         "reason",
@@ -81,7 +82,8 @@ class Envelope(Frozen):
     schema_version: int = SCHEMA_VERSION
     """Version of this envelope and payload schema."""
     aggregate_id: str
-    """Pseudonymous aggregate ID (the message key)."""
+    """The aggregate ID (the message key): a patient's keyed pseudonym, a prescriber's or
+    pharmacy's store ID."""
     aggregate_version: int
     """Position of the event in its aggregate."""
     occurred_at: AwareDatetime
@@ -128,14 +130,6 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def adult_from(date_of_birth: date, on: date) -> date | None:
-    """The day a patient who is a minor on `on` comes of age (R2); None for an adult."""
-    adult_age = ruleset_in_force(on).adult_age
-    if age_on(date_of_birth, on) >= adult_age:
-        return None
-    return birthday(date_of_birth, adult_age)
-
-
 def payload_of(event: LedgerEvent) -> dict[str, Any]:
     """The event's publishable fields."""
     exclude = INTERNAL | {
@@ -146,18 +140,22 @@ def payload_of(event: LedgerEvent) -> dict[str, Any]:
         "event_id",
     }
     payload: dict[str, Any] = _scrub(event.model_dump(mode="json", exclude=set(exclude)))
-    if isinstance(event, PatientEnrolled):
-        grown_up = adult_from(event.date_of_birth, event.occurred_at.date())
-        payload["adult_from"] = grown_up.isoformat() if grown_up else None
     return payload
 
 
-def envelope(event: LedgerEvent, position: int) -> Envelope:
+def published_aggregate_id(event: LedgerEvent, pseudonyms: Pseudonyms) -> str:
+    """The aggregate ID a topic carries: a patient's keyed pseudonym, else the store ID."""
+    if isinstance(event, PatientEvent):
+        return str(pseudonyms.of(event.originator_id))
+    return str(event.originator_id)
+
+
+def envelope(event: LedgerEvent, position: int, pseudonyms: Pseudonyms) -> Envelope:
     """The published form of an event at a log position."""
     return Envelope(
         event_id=str(event.event_id),
         type=event.type_name,
-        aggregate_id=str(event.originator_id),
+        aggregate_id=published_aggregate_id(event, pseudonyms),
         aggregate_version=event.originator_version,
         occurred_at=event.occurred_at,
         recorded_at=event.timestamp,

@@ -3,10 +3,11 @@
 The envelope withholds identifying fields (consumers/envelope.py); the rebuilt event carries
 placeholders the rules never read: name, address, phone and fax become "(withheld)", the
 patient's program ID becomes the pseudonym (the aggregate ID), withheld free text becomes
-"(withheld)" where the event requires it, and the free-text flags are dropped. The birth date
-is rebuilt rule-equivalent from `adult_from`: a minor's is `birthday(adult_from, -18)` (same
-18th birthday, so every age test on the 18-year boundary answers the same), an adult's is a
-fixed old date. Categories depend on nothing else of the birth date.
+"(withheld)" where the event requires it, and the free-text flags are dropped. No birth date is
+published; the rules read only which side of 18 a patient is on, so the rebuilt one is a
+placeholder on the side the published risk category says: a fixed old date for an adult, the
+enrollment day for a minor (a minor until a `RiskCategoryChangedByAge` message says otherwise,
+consumers/age.py).
 """
 
 from __future__ import annotations
@@ -23,16 +24,20 @@ from pydantic import BaseModel, ValidationError
 from consumers.envelope import FREE_TEXT_FLAGS, WITHHELD, Envelope
 from consumers.schemas import published_event_classes
 from domain.base import LedgerEvent
-from domain.calendar import birthday
 from domain.patient_events import PatientEnrolled
-from domain.ruleset import ruleset_in_force
+from domain.values import RiskCategory
 
 PLACEHOLDER = "(withheld)"
 """What a withheld text field holds in a rebuilt event."""
 ADULT_DATE_OF_BIRTH = date(1900, 1, 1)
 """The birth date given to a patient who was an adult at enrollment (always adult after)."""
-ENVELOPE_ONLY = frozenset({"adult_from"})
-"""Payload keys that are not fields of the event."""
+CHILD_CATEGORIES = frozenset(
+    {
+        RiskCategory.MALE_CHILD,
+        RiskCategory.FEMALE_CHILD_REPRODUCTIVE_POTENTIAL,
+        RiskCategory.FEMALE_CHILD_NOT_REPRODUCTIVE_POTENTIAL,
+    }
+)
 
 
 class RebuildError(ValueError):
@@ -59,7 +64,9 @@ def rebuild_event(message: Envelope) -> LedgerEvent:
         raise RebuildError(msg) from None
     data = _fill(cls, _without_flags(message.payload), message.aggregate_id)
     if cls is PatientEnrolled:
-        data["date_of_birth"] = date_of_birth_for(message.payload.get("adult_from"))
+        data["date_of_birth"] = placeholder_date_of_birth(
+            message.payload.get("risk_category"), message.occurred_at.date()
+        )
     data.update(
         originator_id=originator_id,
         originator_version=message.aggregate_version,
@@ -74,20 +81,18 @@ def rebuild_event(message: Envelope) -> LedgerEvent:
         raise RebuildError(msg) from error
 
 
-def date_of_birth_for(adult_from: Any) -> date:
-    """A birth date coming of age (R2) on the published `adult_from` (None: an adult)."""
-    if adult_from is None:
-        return ADULT_DATE_OF_BIRTH
+def placeholder_date_of_birth(risk_category: Any, enrolled_on: date) -> date:
+    """A birth date on the side of 18 the enrollment's category says: no real one is sent."""
     try:
-        grown_up = date.fromisoformat(str(adult_from))
+        category = RiskCategory(risk_category)
     except ValueError:
-        msg = f"adult_from {adult_from!r} is not an ISO date"
+        msg = f"risk_category {risk_category!r} is not a risk category"
         raise RebuildError(msg) from None
-    return birthday(grown_up, -ruleset_in_force(grown_up).adult_age)
+    return enrolled_on if category in CHILD_CATEGORIES else ADULT_DATE_OF_BIRTH
 
 
 def _without_flags(payload: dict[str, Any]) -> dict[str, Any]:
-    flags = set(FREE_TEXT_FLAGS.values()) | ENVELOPE_ONLY
+    flags = set(FREE_TEXT_FLAGS.values())
     return {k: _strip_flags(v) for k, v in payload.items() if k not in flags}
 
 

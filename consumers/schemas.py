@@ -1,7 +1,11 @@
 """JSON Schemas of the topics, generated from the pydantic models (`rems schemas OUT_DIR`).
 
-One schema per topic: the envelope, with `payload` described per event type (the event's own
-schema with the withheld fields removed and the free-text flags added).
+One JSON Schema (Draft 2020-12) per topic that a standard validator enforces in full: the
+envelope (no other member), `type` one of the topic's event types, and for each type an
+`if`/`then` on `type` giving that type's `payload` schema: the event's own schema with the
+withheld fields removed (so a `name` or `date_of_birth` in a payload fails
+`additionalProperties: false`), the free-text flags added, every field the event requires
+required. Shared definitions sit in the root `$defs`.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from consumers.envelope import (
+    AGE_CHANGE_TYPE,
     FREE_TEXT_FLAGS,
     INTERNAL,
     SCHEMA_VERSION,
@@ -38,6 +43,7 @@ from domain.participants import PHARMACY_EVENTS, PRESCRIBER_EVENTS
 from domain.patient_events import PatientEvent
 
 ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "occurred_at", "event_id"}
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def published_event_classes() -> list[type[LedgerEvent]]:
@@ -90,26 +96,83 @@ def _prune(schema: Any) -> Any:
 
 
 def payload_schema(event_class: type[LedgerEvent]) -> dict[str, Any]:
-    """The published payload's schema for one event class."""
-    schema = event_class.model_json_schema()
+    """The published payload's schema for one event class (its `$defs` still inside)."""
+    schema = event_class.model_json_schema(mode="serialization")
     for name in ENVELOPE_FIELDS | INTERNAL:
         schema.get("properties", {}).pop(name, None)
     schema["required"] = [r for r in schema.get("required", []) if r not in ENVELOPE_FIELDS]
-    if event_class.__name__ == "PatientEnrolled":
-        schema["properties"]["adult_from"] = {
-            "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}],
-            "description": "The day a minor turns 18 (absent for adults); no birth date is sent.",
-        }
+    schema["additionalProperties"] = False
     return dict(_prune(schema))
 
 
+def _envelope_schema() -> dict[str, Any]:
+    schema = Envelope.model_json_schema(mode="serialization")
+    properties = schema["properties"]
+    properties["event_id"] = {"type": "string", "format": "uuid"}
+    properties["aggregate_id"] = {"type": "string", "format": "uuid"}
+    properties["schema_version"] = {"const": SCHEMA_VERSION}
+    properties["aggregate_version"] = {"type": "integer", "minimum": 1}
+    properties["position"] = {"type": "integer", "minimum": 1}
+    properties["payload"] = {"type": "object"}
+    schema["required"] = sorted(properties)
+    schema["additionalProperties"] = False
+    return schema
+
+
 def topic_schema(topic: str, classes: list[type[LedgerEvent]]) -> dict[str, Any]:
-    """The envelope schema of a topic, with each event type's payload."""
-    schema = Envelope.model_json_schema()
-    schema["title"] = f"{topic} message (schema version {SCHEMA_VERSION})"
-    schema["x-message-key"] = "aggregate_id (UTF-8)"
-    schema["x-payload-by-type"] = {c.__name__: payload_schema(c) for c in classes}
-    schema["properties"]["type"]["enum"] = [c.__name__ for c in classes]
+    """The envelope schema of a topic: each event type's payload under `if`/`then` on `type`."""
+    schema: dict[str, Any] = {
+        "$schema": DRAFT,
+        "$id": f"urn:rems:topic:{topic}:v{SCHEMA_VERSION}",
+        "title": f"{topic} message (schema version {SCHEMA_VERSION})",
+        "description": (
+            "One event of the REMS ledger. Message key: aggregate_id (UTF-8); a patient's is "
+            "a keyed pseudonym. No name, address, phone, birth date or program patient ID."
+        ),
+        **_envelope_schema(),
+    }
+    schema["properties"]["type"] = {"enum": [c.__name__ for c in classes]}
+    definitions: dict[str, Any] = {}
+    rules = []
+    for event_class in classes:
+        payload = payload_schema(event_class)
+        for name, definition in payload.pop("$defs", {}).items():
+            if definitions.setdefault(name, definition) != definition:
+                msg = f"two different definitions named {name!r} on {topic}"
+                raise ValueError(msg)
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": event_class.__name__}}},
+                "then": {"properties": {"payload": payload}},
+            }
+        )
+    if topic == TOPICS["patients"]:  # consumers/age.py
+        schema["properties"]["type"]["enum"].append(AGE_CHANGE_TYPE)
+        category = {"$ref": "#/$defs/RiskCategory"}
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": AGE_CHANGE_TYPE}}},
+                "then": {
+                    "properties": {
+                        "payload": {
+                            "type": "object",
+                            "description": "A minor's category changed by age alone, sent on "
+                            "the day (occurred_at: its first instant), never before.",
+                            "properties": {
+                                "previous_risk_category": category,
+                                "risk_category": category,
+                            },
+                            "required": ["previous_risk_category", "risk_category"],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            }
+        )
+    schema.pop("$defs", None)
+    if definitions:
+        schema["$defs"] = definitions
+    schema["allOf"] = rules
     return schema
 
 

@@ -8,17 +8,23 @@ by pseudonym (the aggregate ID) and `application.queries.eligibility_answer` on 
 One patient's events travel on three topics (patients, decisions, safety): each topic keeps
 them in order, but the topics interleave freely. Folding needs the aggregate's order, so every
 event is applied strictly by aggregate version; one that arrives ahead of a gap is parked (in
-the same transaction) until the missing versions come.
+the same transaction) until the missing versions come. A `RiskCategoryChangedByAge` message
+(consumers/age.py) is no event of the aggregate: its day is kept (`stream_age_changes`) and
+given to the row's placeholder birth date, so the rules see the patient come of age that day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS, Envelope
+from consumers.envelope import AGE_CHANGE_TYPE, DEAD_LETTER_TOPIC, TOPICS, Envelope
 from consumers.rebuild import rebuild_event
 from consumers.subscriber import Subscriber
+from domain.calendar import birthday
+from domain.patient_state import PatientState
+from domain.ruleset import ruleset_in_force
 from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection
 
@@ -51,10 +57,22 @@ class StreamProjection:
             "aggregate_version INTEGER NOT NULL, envelope TEXT NOT NULL, "
             "PRIMARY KEY (aggregate_id, aggregate_version))"
         )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS stream_age_changes "
+            "(aggregate_id TEXT PRIMARY KEY, day TEXT NOT NULL)"
+        )
 
     def handle(self, message: Envelope, cursor: Cursor) -> None:
         """Apply the event if it is its aggregate's next, then any parked successors; park it
         if an earlier version is still missing; ignore a version already applied."""
+        if message.type == AGE_CHANGE_TYPE:
+            cursor.execute(
+                "INSERT INTO stream_age_changes (aggregate_id, day) VALUES (?, ?) "
+                "ON CONFLICT (aggregate_id) DO UPDATE SET day = excluded.day",
+                (message.aggregate_id, message.occurred_at.date().isoformat()),
+            )
+            self._come_of_age(message.aggregate_id, cursor)
+            return
         rebuild_event(message)  # a payload that cannot be rebuilt is rejected now, not later
         applied = self.applied_version(cursor, message.aggregate_id)
         if message.aggregate_version <= applied:
@@ -78,6 +96,7 @@ class StreamProjection:
                 break
             self.projection.process(rebuild_event(Envelope.model_validate_json(row[0])), cursor)
             version += 1
+        self._come_of_age(message.aggregate_id, cursor)
         cursor.execute(
             "DELETE FROM stream_parked WHERE aggregate_id = ? AND aggregate_version <= ?",
             (message.aggregate_id, version),
@@ -86,6 +105,29 @@ class StreamProjection:
             "INSERT INTO stream_versions (aggregate_id, version) VALUES (?, ?) "
             "ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version",
             (message.aggregate_id, version),
+        )
+
+    def _come_of_age(self, aggregate: str, cursor: Cursor) -> None:
+        """Give the row the birth date of someone who comes of age on the published day (a
+        placeholder the rules read the same way; the consumer's rows are sealed with a key)."""
+        change = cursor.fetchone(
+            "SELECT day FROM stream_age_changes WHERE aggregate_id = ?", (aggregate,)
+        )
+        row = cursor.fetchone(
+            "SELECT state FROM eligibility_patients WHERE aggregate_id = ?", (aggregate,)
+        )
+        if change is None or row is None:
+            return
+        sealer = self.projection.sealer
+        state = PatientState.model_validate_json(sealer.open(row[0]) if sealer else row[0])
+        day = date.fromisoformat(str(change[0]))
+        grown = birthday(day, -ruleset_in_force(day).adult_age)
+        if state.date_of_birth == grown:
+            return
+        text = state.model_copy(update={"date_of_birth": grown}).model_dump_json()
+        cursor.execute(
+            "UPDATE eligibility_patients SET state = ? WHERE aggregate_id = ?",
+            (sealer.seal(text) if sealer else text, aggregate),
         )
 
     def applied_version(self, cursor: Cursor, aggregate: str) -> int:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import logging
+import threading
+import time
 import warnings
 from typing import Any
 
@@ -11,14 +15,100 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+    from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 __all__ = [
+    "DELIVERY_TIMEOUT_MS",
     "KafkaError",
     "create_topics",
     "idempotent_producer",
     "manual_commit_consumer",
+    "summarise_client_warnings",
 ]
+
+SUMMARY_INTERVAL_S = 30.0
+DELIVERY_TIMEOUT_MS = 120_000
+"""How long the relay's producer keeps a message before failing it: longer than the relay waits
+for a batch's acknowledgements (`consumers.relay.ACK_TIMEOUT_S`), so the producer never expires
+batches itself. kafka-python resets an idempotent producer's ID when it expires a batch, and the
+batches after it could then be written ahead of it (out of order); instead the relay gives up
+first, force-closes the producer (aborting every pending batch at once) and sends the batch again
+on a new one."""
+
+
+class ClientWarningSummary(logging.Handler):
+    """Gathers kafka-python's warnings (one per refused connect, hundreds per outage) into one
+    line per kind at first sight and one count per interval on the `rems.kafka` logger."""
+
+    def __init__(self, interval_s: float = SUMMARY_INTERVAL_S) -> None:
+        super().__init__(logging.WARNING)
+        self.interval_s = interval_s
+        self.out = logging.getLogger("rems.kafka")
+        self._lock_counts = threading.Lock()
+        self._since = time.monotonic()
+        self._held = 0
+        self._last = ""
+        self._seen: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Pass the first record of each logger and level on; count the rest."""
+        kind = f"{record.name}:{record.levelno}"
+        with self._lock_counts:
+            first = kind not in self._seen
+            self._seen.add(kind)
+            if not first:
+                self._held += 1
+                self._last = record.getMessage()
+            now = time.monotonic()
+            due = self._held and now - self._since >= self.interval_s
+            held, last, since = self._held, self._last, self._since
+            if due or first:
+                self._since = now
+            if due:
+                self._held = 0
+        if first:
+            self.out.log(record.levelno, "kafka client: %s", record.getMessage())
+        if due:
+            self.out.warning(
+                "kafka client: %d more warnings in the last %.0f s (last: %s)",
+                held,
+                now - since,
+                last,
+            )
+
+
+def summarise_client_warnings(interval_s: float = SUMMARY_INTERVAL_S) -> ClientWarningSummary:
+    """Route kafka-python's log through a `ClientWarningSummary` (instead of every record)."""
+    kafka_log = logging.getLogger("kafka")
+    for handler in list(kafka_log.handlers):
+        if isinstance(handler, ClientWarningSummary):
+            kafka_log.removeHandler(handler)
+    summary = ClientWarningSummary(interval_s)
+    kafka_log.addHandler(summary)
+    kafka_log.setLevel(logging.WARNING)
+    kafka_log.propagate = False
+    return summary
+
+
+class ClosingProducer(KafkaProducer):  # type: ignore[misc]  # kafka-python is untyped
+    """A `KafkaProducer` whose `close(timeout)` always closes.
+
+    kafka-python 3.0's `close` flushes first and raises `KafkaTimeoutError` when messages are
+    still pending, before it would force its sender thread closed, so a relay stalled on a
+    dead broker could not be stopped (and the producer's finaliser raised again). Here the
+    pending messages are abandoned (their position was never recorded: they are sent again)."""
+
+    def close(self, timeout: float | None = None, null_logger: bool = False) -> None:
+        """Close within `timeout`, abandoning what is still unacknowledged."""
+        try:
+            super().close(timeout=timeout, null_logger=null_logger)
+        except KafkaTimeoutError:
+            sender = getattr(self, "_sender", None)
+            if sender is not None:
+                sender.force_close()
+                sender.join(5.0)
+            self._closed = True
+        _collect_unclosed_sockets()
 
 
 def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
@@ -35,13 +125,29 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
         # (which re-sends the unacknowledged batch) rather than waited on silently.
         "max_block_ms": 5_000,
         "request_timeout_ms": 5_000,
-        "delivery_timeout_ms": 15_000,
+        "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
+        # A new producer made while the broker is away gives up soon (the relay retries it).
+        "bootstrap_timeout_ms": 5_000,
         "reconnect_backoff_ms": 100,
         "reconnect_backoff_max_ms": 1_000,
         "client_id": "rems-relay",
     }
     settings.update(overrides)
-    return KafkaProducer(**settings)
+    try:
+        return ClosingProducer(**settings)
+    except KafkaError as error:
+        # A new exception without the traceback, whose frames hold the failed sockets.
+        failure = KafkaError(f"{type(error).__name__}: {error}")
+    _collect_unclosed_sockets()
+    raise failure
+
+
+def _collect_unclosed_sockets() -> None:
+    """Finalise, quietly, the sockets kafka-python 3.0 leaves unclosed (a failed bootstrap, a
+    forced close), rather than as ResourceWarnings wherever the collector next runs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def manual_commit_consumer(bootstrap: str, group_id: str, **overrides: Any) -> Any:

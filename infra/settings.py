@@ -6,6 +6,7 @@ eventsourcing environment (`PERSISTENCE_MODULE` and its keys) here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,10 +15,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from infra.secrets import SecretFileError, read_encryption_key
 from infra.transcoding import MAPPER_TOPIC, TRANSCODER_TOPIC
 
 DEFAULT_DATABASE_URL = "sqlite:///rems.db"
 DEFAULT_TIMEZONE = "America/New_York"
+CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+"""eventsourcing's AES-GCM cipher on the `cryptography` package (not its pycryptodome one)."""
+UNENCRYPTED_WARNING = (
+    "rems: REMS_ENCRYPTION_KEY_FILE is not set: patient data (PHI) is stored unencrypted "
+    "(create a key with `rems keys init` and set it)"
+)
 
 
 class ClockMode(StrEnum):
@@ -43,11 +51,15 @@ class Settings:
     """`REMS_SIGNING_KEY_FILE`: the Ed25519 key that signs tree heads (AUDIT-FORMAT.md §4)."""
     sth_file: Path | None = None
     """`REMS_STH_FILE`: the JSON Lines file published tree heads are appended to (§7)."""
+    encryption_key_file: Path | None = None
+    """`REMS_ENCRYPTION_KEY_FILE`: the AES key of the store and the read models, and the secret
+    of the topics' keyed pseudonyms (None: PHI stored unencrypted)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read `REMS_DATABASE_URL`, `REMS_CLOCK`, `REMS_TIMEZONE`, `REMS_KAFKA_BOOTSTRAP`,
-        `REMS_SIGNING_KEY_FILE`, `REMS_STH_FILE`."""
+        `REMS_SIGNING_KEY_FILE`, `REMS_STH_FILE`, `REMS_ENCRYPTION_KEY_FILE` (the key itself is
+        read when the store opens)."""
         env = os.environ if environ is None else environ
         clock_name = env.get("REMS_CLOCK", ClockMode.SYSTEM.value)
         try:
@@ -70,11 +82,28 @@ class Settings:
             kafka_bootstrap=env.get("REMS_KAFKA_BOOTSTRAP") or None,
             signing_key_file=_path(env.get("REMS_SIGNING_KEY_FILE")),
             sth_file=_path(env.get("REMS_STH_FILE")),
+            encryption_key_file=_path(env.get("REMS_ENCRYPTION_KEY_FILE")),
         )
 
+    def cipher_key(self) -> str | None:
+        """The base64 AES key from `REMS_ENCRYPTION_KEY_FILE` (None when unset)."""
+        if self.encryption_key_file is None:
+            return None
+        try:
+            return read_encryption_key(self.encryption_key_file)
+        except SecretFileError as error:
+            raise SettingsError(str(error)) from None
+
     def event_store_env(self) -> dict[str, str]:
-        """The eventsourcing environment for this database URL."""
-        return event_store_env(self.database_url)
+        """The eventsourcing environment for this database URL (a SQLite file is created 0600
+        first), with eventsourcing's own cipher setting when an encryption key is configured."""
+        env = event_store_env(self.database_url)
+        if env.get("SQLITE_DBNAME", ":memory:") != ":memory:":
+            create_private_file(Path(env["SQLITE_DBNAME"]))
+        key = self.cipher_key()
+        if key is not None:
+            env.update({"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key})
+        return env
 
 
 def _path(value: str | None) -> Path | None:
@@ -158,3 +187,24 @@ def event_store_env(database_url: str) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_CONNECT_TIMEOUT": str(url.connect_timeout),
     }
+
+
+def create_private_file(path: Path) -> None:
+    """Create a database file readable by its owner only (0600) before SQLite opens it, so its
+    `-wal` and `-shm` files take the same mode; an existing file of ours is tightened too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
+
+
+def redacted_url(database_url: str) -> str:
+    """The database URL without its password, for messages."""
+    parts = urlsplit(database_url)
+    if parts.password is None:
+        return database_url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

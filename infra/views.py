@@ -10,9 +10,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.settings import SqliteUrl, parse_database_url
+from infra.settings import SqliteUrl, create_private_file, parse_database_url
 from projections.view import Cursor
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class ViewDatabase:
         self._sqlite: sqlite3.Connection | None = None
         self._pg: psycopg.Connection[Any] | None = None
         if isinstance(url, SqliteUrl):
+            if url.path != ":memory:":
+                create_private_file(Path(url.path))
             self._sqlite = sqlite3.connect(
                 url.path, timeout=30, isolation_level=None, check_same_thread=False
             )

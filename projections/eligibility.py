@@ -5,7 +5,8 @@ the rule engine run on a row, not a replay of the aggregate; `rems due` reads th
 
 A batch folds each aggregate's events in memory and writes its row once; the states written
 are kept (up to `KEPT`, least recently used dropped) so the next batch does not read them back,
-until the runner says to forget them.
+until the runner says to forget them. A patient's row holds no name, address or phone (the
+state has none); with a row sealer the state (birth date, diagnosis, facts) is stored encrypted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from domain.base import LedgerEvent
 from domain.participants import ParticipantEvent, ParticipantState
 from domain.patient_events import PatientEvent
 from domain.patient_state import PatientState
-from projections.view import Cursor
+from projections.view import Cursor, RowSealer
 
 KEPT = 20_000
 """Rows kept in memory between batches."""
@@ -36,8 +37,10 @@ _PARTICIPANT_UPSERT = (
 class EligibilityProjection:
     """Tables `eligibility_patients` and `eligibility_participants`."""
 
-    def __init__(self, kept: int = KEPT) -> None:
+    def __init__(self, kept: int = KEPT, sealer: RowSealer | None = None) -> None:
         self.kept = kept
+        self.sealer = sealer
+        """Seals each patient's state (None: stored as JSON text)."""
         self._patients: OrderedDict[str, PatientState] = OrderedDict()
         self._participants: OrderedDict[str, ParticipantState] = OrderedDict()
 
@@ -75,7 +78,7 @@ class EligibilityProjection:
                 known = participants[key] if key in participants else self._participant(cursor, key)
                 participants[key] = event.apply(known)
         for key, patient in patients.items():
-            cursor.execute(_PATIENT_UPSERT, (key, patient.patient_id, patient.model_dump_json()))
+            cursor.execute(_PATIENT_UPSERT, (key, patient.patient_id, self._sealed(patient)))
         for key, participant in participants.items():
             cursor.execute(_PARTICIPANT_UPSERT, (key, participant.model_dump_json()))
         _keep(self._patients, patients, self.kept)
@@ -87,7 +90,11 @@ class EligibilityProjection:
         row = cursor.fetchone(
             "SELECT state FROM eligibility_patients WHERE aggregate_id = ?", (key,)
         )
-        return PatientState.model_validate_json(row[0]) if row else None
+        return _patient(row[0], self.sealer) if row else None
+
+    def _sealed(self, patient: PatientState) -> str:
+        text = patient.model_dump_json()
+        return self.sealer.seal(text) if self.sealer else text
 
     def _participant(self, cursor: Cursor, key: str) -> ParticipantState | None:
         if key in self._participants:
@@ -105,9 +112,9 @@ class EligibilityProjection:
             row = cursor.fetchone(
                 "SELECT state FROM eligibility_patients WHERE aggregate_id = ?", (key,)
             )
-            patient = PatientState.model_validate_json(row[0]) if row else None
+            patient = _patient(row[0], self.sealer) if row else None
             folded = event.apply(patient)
-            cursor.execute(_PATIENT_UPSERT, (key, folded.patient_id, folded.model_dump_json()))
+            cursor.execute(_PATIENT_UPSERT, (key, folded.patient_id, self._sealed(folded)))
         elif isinstance(event, ParticipantEvent):
             row = cursor.fetchone(
                 "SELECT state FROM eligibility_participants WHERE aggregate_id = ?", (key,)
@@ -124,12 +131,18 @@ def _keep(kept: OrderedDict[str, Any], written: Mapping[str, Any], limit: int) -
         kept.popitem(last=False)
 
 
-def load_patient(cursor: Cursor, patient_id: str) -> PatientState | None:
-    """A patient's row."""
+def _patient(stored: str, sealer: RowSealer | None) -> PatientState:
+    return PatientState.model_validate_json(sealer.open(stored) if sealer else stored)
+
+
+def load_patient(
+    cursor: Cursor, patient_id: str, sealer: RowSealer | None = None
+) -> PatientState | None:
+    """A patient's row (opened by the sealer when rows are sealed)."""
     row = cursor.fetchone(
         "SELECT state FROM eligibility_patients WHERE patient_id = ?", (patient_id,)
     )
-    return PatientState.model_validate_json(row[0]) if row else None
+    return _patient(row[0], sealer) if row else None
 
 
 def load_participant(cursor: Cursor, aggregate_id: str) -> ParticipantState | None:
@@ -140,7 +153,7 @@ def load_participant(cursor: Cursor, aggregate_id: str) -> ParticipantState | No
     return ParticipantState.model_validate_json(row[0]) if row else None
 
 
-def all_patients(cursor: Cursor) -> list[PatientState]:
+def all_patients(cursor: Cursor, sealer: RowSealer | None = None) -> list[PatientState]:
     """Every patient row, by program ID."""
     rows = cursor.fetchall("SELECT state FROM eligibility_patients ORDER BY patient_id")
-    return [PatientState.model_validate_json(r[0]) for r in rows]
+    return [_patient(r[0], sealer) for r in rows]

@@ -34,3 +34,16 @@ class ViewStore(Protocol):
     def close(self) -> None:
         """Release the connection."""
         ...
+
+
+class RowSealer(Protocol):
+    """Encrypts the text of a view column that holds patient data (implemented by
+    `infra.row_cipher.RowCipher`); `open` also reads text stored before sealing was on."""
+
+    def seal(self, text: str) -> str:
+        """The text to store."""
+        ...
+
+    def open(self, stored: str) -> str:
+        """The text of a stored value."""
+        ...

@@ -27,9 +27,11 @@ TWISTS = ["forgets_survey", "telephone", "partial_counseling", "discontinues"]
 
 
 def demo_settings(settings: Settings, fresh: bool = True) -> Settings:
-    """The demo's own store (never the production one) under the event clock."""
+    """The store `REMS_DATABASE_URL` names (never emptied: a store with a later clock refuses
+    the simulation's commands as `invalid`), else a fresh `rems-demo.db` in the working folder
+    (never the default `rems.db`); under the event clock."""
     url = settings.database_url
-    if url.startswith("sqlite:///") or "REMS_DATABASE_URL" not in _env():
+    if "REMS_DATABASE_URL" not in _env():
         url = f"sqlite:///{DEMO_DATABASE}"
         if fresh:
             for suffix in ("", "-wal", "-shm", "-journal"):

@@ -11,29 +11,52 @@ from pathlib import Path
 from typing import Any
 
 from application.ledger import Ledger
-from audit.tree_heads import TREE_HEADS_TOPIC
+from audit.tree_heads import TREE_HEADS_TOPIC, Sender
+from consumers.age import AgeChanges
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS
+from consumers.pseudonyms import pseudonyms_for
 from consumers.relay import Relay, RelayPositions
 from consumers.schemas import write_schemas
 from entrypoints.cli.printing import print_json
-from entrypoints.cli.tree_head_schedule import every, producer_sender, publish_tree_head
-from infra.kafka_clients import create_topics, idempotent_producer
+from entrypoints.cli.tree_head_schedule import every, publish_tree_head
+from infra.kafka_clients import create_topics, idempotent_producer, summarise_client_warnings
+from infra.row_cipher import row_sealer
 from infra.settings import Settings
 from infra.views import ViewDatabase
 
 
-def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase, Any]:
-    """A relay over the ledger's notification log to the cluster at `bootstrap`."""
+def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
+    """A relay over the ledger's notification log to the cluster at `bootstrap` (close both:
+    `relay.close()`, `database.close()`)."""
     create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC, TREE_HEADS_TOPIC])
     database = ViewDatabase(ledger.settings.database_url)
-    producer = idempotent_producer(bootstrap)
-    relay = Relay(
-        read=ledger.notifications.read,
-        decode=ledger.notifications.decode,
-        positions=RelayPositions(database),
-        publisher=producer,
-    )
-    return relay, database, producer
+    try:
+        relay = Relay(
+            read=ledger.notifications.read,
+            decode=ledger.notifications.decode,
+            positions=RelayPositions(database),
+            new_publisher=lambda: idempotent_producer(bootstrap),
+            pseudonyms=pseudonyms_for(ledger.settings, database),
+            ages=(
+                AgeChanges(database, row_sealer(ledger.settings.cipher_key())),
+                ledger.patient_state_by_id,
+                ledger.settings.timezone,
+            ),
+        )
+    except BaseException:
+        database.close()
+        raise
+    return relay, database
+
+
+def relay_sender(relay: Relay) -> Sender:
+    """Send through the relay's current producer (it is renewed after a failed batch),
+    waiting for the acknowledgement."""
+
+    def send(topic: str, key: bytes, value: bytes) -> None:
+        relay.current_publisher().send(topic, value=value, key=key).get(timeout=20)
+
+    return send
 
 
 def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -42,10 +65,10 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
         print("rems: set REMS_KAFKA_BOOTSTRAP=host:port to publish to Kafka", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    relay, database, producer = build_relay(ledger, bootstrap)
+    summarise_client_warnings()
+    relay, database = build_relay(ledger, bootstrap)
     try:
-        send = producer_sender(producer)
+        send = relay_sender(relay)
         if args.once:
             passed = relay.drain()
             publish_tree_head(ledger, send)
@@ -59,7 +82,7 @@ def _cmd_relay(args: argparse.Namespace, ledger: Ledger) -> int:
         relay.follow(stop)
         return 0
     finally:
-        producer.close(timeout=10)
+        relay.close(timeout=2 if relay.stop.is_set() else 10)
         database.close()
 
 

@@ -50,6 +50,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("ledger", "simulate a realistic program and summarise it"),
 }
 """Every sub-command: its group and its one-line help."""
+RECORDING_ACTIONS = frozenset({"apply", "serve", "demo", "relay", "projections"})
+"""The commands that store patient data (events, read models): each says at start when it is
+stored unencrypted. Queries do not repeat it (their output is the answer alone)."""
 
 
 PIPE_CLOSED = 128 + 13
@@ -110,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from application.errors import RemsError
     from entrypoints.cli.printing import print_json
-    from infra.settings import Settings, SettingsError
+    from infra.settings import UNENCRYPTED_WARNING, Settings, SettingsError, redacted_url
 
     try:
         settings = Settings.from_env()
@@ -123,6 +126,9 @@ def _run(args: argparse.Namespace) -> int:
             from simulation.demo import demo_settings
 
             settings = demo_settings(settings)
+            print(f"rems demo: writing to {redacted_url(settings.database_url)}", file=sys.stderr)
+        if settings.encryption_key_file is None and args.action in RECORDING_ACTIONS:
+            print(UNENCRYPTED_WARNING, file=sys.stderr)
         ledger = Ledger(settings)
     except SettingsError as error:
         print(f"rems: {error}", file=sys.stderr)

@@ -22,7 +22,6 @@ STATUS_BY_CODE = {
     "forbidden": 403,
     "too_large": 413,
     "unsupported_media_type": 415,
-    "unavailable": 503,
 }
 """The status of each error code; any other code is a server error (500)."""
 

@@ -3,7 +3,8 @@
 `/v1/sth` signs a fresh tree head (not published: `rems sth --publish` and exports publish);
 `/v1/proofs/inclusion/{position}` and `/v1/proofs/consistency` are `rems prove` and
 `rems consistency`; `/v1/keys` lists every public key record. Compliance and auditors only.
-A size beyond the log is `invalid` (422); no signing key is `unavailable` (503).
+A size beyond the log is `invalid` (422); without a signing key there is no signed head
+to give: `not_found` (404), with the reason.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def get_sth(request: Request, principal: Caller) -> JSONResponse:
     try:
         key = load_signing_key(ledger.settings.signing_key_file)
     except KeyError_ as error:
-        return error_response("unavailable", str(error))
+        return error_response("not_found", str(error))
     with LogTree(ledger) as tree:
         return JSONResponse(sign_tree_head(tree.snapshot(), key))
 
@@ -73,7 +74,7 @@ def get_keys(request: Request, principal: Caller) -> JSONResponse:
         assert key_file is not None, "current_record needs a key file"
         records: list[dict[str, Any]] = key_records(key_file)
     except KeyError_ as error:
-        return error_response("unavailable", str(error))
+        return error_response("not_found", str(error))
     if not any(r.get("key_id") == current["key_id"] for r in records):
         records.append(current)
     return JSONResponse(records)

@@ -115,3 +115,22 @@ def test_the_patient_page_says_which_tree_head_verified_it(tmp_path: Path) -> No
         assert "NOT verified against tree head" in client.get("/ui/patients/PAT1").text
     finally:
         app.state.api.close()
+
+
+def test_without_a_signing_key_there_is_no_tree_head_to_give(tmp_path: Path) -> None:
+    """No REMS_SIGNING_KEY_FILE: `/v1/sth` and `/v1/keys` are 404 saying so; proofs still
+    answer (they need no key)."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'rems.db'}", clock=ClockMode.EVENT, timezone=TZ
+    )
+    http = Http(Ledger(settings))
+    try:
+        Program(http.ledger).participants()
+        for path in ("/v1/sth", "/v1/keys"):
+            response = http.get(AUDITOR, path)
+            assert response.status_code == 404
+            assert "no signing key" in response.json()["error"]["message"]
+        proof = http.get(AUDITOR, "/v1/proofs/inclusion/1", tree_size="1")
+        assert proof.json() == {"leaf_index": 0, "tree_size": 1, "audit_path": []}
+    finally:
+        http.close()

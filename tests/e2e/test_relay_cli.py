@@ -76,4 +76,5 @@ def test_schemas_writes_one_schema_file_per_topic(tmp_path: Path) -> None:
     for path in out.iterdir():
         schema = json.loads(path.read_text())
         assert schema["type"] == "object"
-        assert schema["x-payload-by-type"]
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["allOf"]

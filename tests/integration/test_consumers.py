@@ -32,7 +32,6 @@ from consumers.envelope import Envelope
 from consumers.safety import SAFETY_TOPICS, SafetyCases, SafetyConsumer
 from consumers.safety_case import CaseKind
 from consumers.subscriber import DataError, Subscriber
-from domain.registry import aggregate_id
 from entrypoints.cli.kafka import build_relay
 from infra.kafka_clients import create_topics, idempotent_producer, manual_commit_consumer
 from infra.views import Cursor, ViewDatabase
@@ -377,7 +376,7 @@ def test_safety_consumer_opens_a_case_for_a_positive_test_and_flags_missing_repo
     assert program.test("PAT1", result="positive")["ok"]
     tested_at = program.now
 
-    relay, relay_db, producer = build_relay(ledger, kafka_bootstrap)
+    relay, relay_db = build_relay(ledger, kafka_bootstrap)
     store = ViewDatabase(f"sqlite:///{tmp_path / 'safety.db'}")
     consumer = SafetyConsumer(kafka_bootstrap, store, group_id=group, tz=TZ)
     try:
@@ -386,7 +385,7 @@ def test_safety_consumer_opens_a_case_for_a_positive_test_and_flags_missing_repo
         with store.transaction() as cursor:
             (case,) = consumer.cases(cursor)
         assert case.kind is CaseKind.POSITIVE_TEST
-        assert case.patient == str(aggregate_id("patient", "PAT1"))
+        assert case.patient == relay.pseudonyms.of_patient("PAT1")  # the keyed pseudonym
         assert (case.prescriber_id, case.last_dispense_at) == ("DR1", dispensed_at)
         assert (case.event_date, case.recorded_at) == (tested_at.date(), tested_at)
         assert (case.reported_to_medwatch, case.reported_to_rems) == (False, False)
@@ -417,7 +416,7 @@ def test_safety_consumer_opens_a_case_for_a_positive_test_and_flags_missing_repo
     finally:
         consumer.close()
         store.close()
-        producer.close(timeout=10)
+        relay.close(timeout=10)
         relay_db.close()
 
 

@@ -178,11 +178,11 @@ class FollowingRelay:
 
     def _run(self) -> None:
         try:
-            relay, database, producer = build_relay(self.ledger, self.bootstrap)
+            relay, database = build_relay(self.ledger, self.bootstrap)
             try:
                 relay.follow(self.stop, poll_s=0.1)
             finally:
-                producer.close(timeout=10)
+                relay.close(timeout=10)
                 database.close()
         except BaseException as error:
             self.errors.append(error)

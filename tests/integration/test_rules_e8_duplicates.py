@@ -11,6 +11,7 @@ import pytest
 from application.queries import eligibility
 from application.views import Views
 from consumers.envelope import envelope, payload_of, topic_for
+from consumers.pseudonyms import Pseudonyms
 from consumers.rebuild import rebuild_event
 from domain.duplicates import folded_name, person_index_id
 from domain.patient_events import project_patient
@@ -191,7 +192,8 @@ def test_E8_a_read_model_rebuilt_from_the_topics_still_blocks_the_flagged_record
     new = program.ledger.patient_state("NEW1")
     assert new is not None
     events = program.ledger.stored_events(new.id)
-    rebuilt = [rebuild_event(envelope(e, position)) for position, e in enumerate(events, 1)]
+    keys = Pseudonyms(b"k" * 32)
+    rebuilt = [rebuild_event(envelope(e, n, keys)) for n, e in enumerate(events, 1)]
     assert [e.type_name for e in rebuilt] == [e.type_name for e in events]
     state = project_patient(None, rebuilt)  # type: ignore[arg-type]
     assert state is not None
