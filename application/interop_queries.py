@@ -54,7 +54,7 @@ def read_patient(views: Views, patient_id: str, requester_id: str | None = None)
     and, when given, the requesting prescriber."""
     views.runner.catch_up()
     with views.database.transaction() as cursor:
-        patient = load_patient(cursor, patient_id)
+        patient = load_patient(cursor, patient_id, views.sealer)
         if patient is None:
             msg = f"Patient {patient_id} is not enrolled in the REMS."
             raise NotFound(msg)

@@ -115,7 +115,7 @@ class Views:
         with self.database.transaction() as cursor:
             patients = {
                 str(aggregate_id("patient", p.patient_id)): p.model_dump(mode="json")
-                for p in all_patients(cursor)
+                for p in all_patients(cursor, self.sealer)
             }
             participants = {}
             for (key,) in cursor.fetchall("SELECT aggregate_id FROM eligibility_participants"):
