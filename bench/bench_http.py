@@ -228,7 +228,7 @@ def main() -> None:
                         f"{percentile(tally.latencies, 0.5) * 1000:>8.1f} "
                         f"{percentile(tally.latencies, 0.99) * 1000:>8.1f} "
                         f"{tally.conflicts / done:>8.1%}"
-                        + (f"  ({tally.failures} other errors)" if tally.failures else "")
+                        + (f"  ({tally.failures} denied or other errors)" if tally.failures else "")
                     )
 
 

@@ -27,7 +27,7 @@ from entrypoints.http.dependencies import (
 from entrypoints.http.limits import BodyLimit, local_limit
 from entrypoints.http.openapi import install_openapi
 from entrypoints.http.policy import Forbidden
-from entrypoints.http.responses import error_body, error_response, result_response
+from entrypoints.http.responses import error_body, error_response, result_response, status_of
 from entrypoints.interop.limits import body_limit, too_large_response
 from entrypoints.interop.routes import add_interop_routes
 from entrypoints.web import routes as web_routes
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
         body = error_body("forbidden", error.message)
         body["error"]["reasons"] = list(error.reasons)
-        return JSONResponse(body, status_code=403)
+        return JSONResponse(body, status_code=status_of("forbidden"))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
