@@ -249,3 +249,13 @@ def test_commands_that_need_no_ledger_create_no_database(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert not list(tmp_path.glob("rems.db*"))
+
+
+def test_verify_reads_the_sealed_read_models_back(
+    encrypted_program: tuple[Ledger, set[str]],
+) -> None:
+    """The read models' contents (what `verify` compares with a rebuild) open the sealed rows."""
+    ledger, _ = encrypted_program
+    with Views(ledger) as views:
+        contents = views.contents()
+    assert len(contents["eligibility_patients"]) == DEMO_PATIENTS + 1
