@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +169,34 @@ def free_port() -> int:
         return port
 
 
+def wait_until_serving(
+    base: str, process: subprocess.Popen[bytes], output: Callable[[], str], seconds: float
+) -> None:
+    """Wait until `rems serve` answers /healthz; fail with its output if it exits or is slow."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, output()
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, output()
+        time.sleep(0.1)
+
+
+def stop_serving(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a still-running `rems serve`, killing it if it has not stopped in 15 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class Server:
     """A running `rems serve`: its base URL, process and the files its output goes to."""
@@ -208,25 +236,10 @@ def server(store: Store) -> Iterator[Server]:
         )
     running = Server(f"http://127.0.0.1:{port}", process, out, err, tokens)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, running.output()
-            try:
-                if httpx.get(f"{running.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, running.output()
-            time.sleep(0.1)
+        wait_until_serving(running.base, process, running.output, 30)
         yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_serving(process)
 
 
 def test_serve_answers_healthz_and_commands_over_http(server: Server) -> None:

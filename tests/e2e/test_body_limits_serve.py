@@ -6,22 +6,25 @@ answer arrives while the client is still sending, and the server's memory stays 
 from __future__ import annotations
 
 import select
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 
 from entrypoints.http.tokens import Role, TokenStore
 from infra.views import ViewDatabase
-from tests.e2e.test_api_serve import Server, free_port, rems_env
+from tests.e2e.test_api_serve import (
+    Server,
+    free_port,
+    rems_env,
+    stop_serving,
+    wait_until_serving,
+)
 
 CHUNK = 64 * 1024
 TOTAL = 96 * 1024 * 1024
@@ -61,24 +64,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     running = Server(f"http://127.0.0.1:{port}", process, out, err, {"prescriber": token})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, running.output()
-            try:
-                if httpx.get(f"{running.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, running.output()
-            time.sleep(0.1)
+        wait_until_serving(running.base, process, running.output, 60)
         yield running
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serving(process)
     assert "Traceback" not in running.output()
 
 

@@ -22,7 +22,14 @@ from fhirclient import client as fhir_client  # type: ignore[import-untyped]  # 
 from fhirpy import SyncFHIRClient
 
 from tests.e2e.test_api import frp_form
-from tests.e2e.test_api_serve import Store, create_token, free_port, rems_env
+from tests.e2e.test_api_serve import (
+    Store,
+    create_token,
+    free_port,
+    rems_env,
+    stop_serving,
+    wait_until_serving,
+)
 from tests.interop.support import PATIENT_SYSTEM, PRESCRIBER_SYSTEM, fixture, strict_r4
 
 ISSUER = "https://ehr.example.org"
@@ -86,24 +93,10 @@ def served(tmp_path: Path) -> Iterator[Running]:
         )
     running = Running(f"http://127.0.0.1:{port}", tokens, key, process, log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{running.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        wait_until_serving(running.base, process, log.read_text, 30)
         yield running
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serving(process)
 
 
 def seed(http: httpx.Client, running: Running) -> str:
