@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import sys
 import threading
 import time
 import warnings
@@ -15,6 +16,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.coordinator.consumer import ConsumerCoordinator
     from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
 ]
 
 SUMMARY_INTERVAL_S = 30.0
+METADATA_MAX_AGE_MS = 5_000
 DELIVERY_TIMEOUT_MS = 120_000
 """How long the relay's producer keeps a message before failing it: longer than the relay waits
 for a batch's acknowledgements (`consumers.relay.ACK_TIMEOUT_S`), so the producer never expires
@@ -111,6 +114,30 @@ class ClosingProducer(KafkaProducer):  # type: ignore[misc]  # kafka-python is u
         _collect_unclosed_sockets()
 
 
+def keep_rejoin_in_flight() -> None:
+    """Make a consumer finish a group rejoin that outlasted one `poll(timeout_ms)`.
+
+    kafka-python 3.0.12 keeps the JoinGroup/SyncGroup task across polls, but only awaits it
+    again while `need_rejoin()` holds. A rejoin the group leader starts because metadata
+    changed (a topic it subscribed to appears or grows) turns `need_rejoin()` false while the
+    task is in flight (the leader records the new metadata as assigned), so when the poll gives
+    up first the finished join is never applied and the member keeps no partitions for good:
+    on a loaded machine a consumer then never reads. Here a join task still held counts as a
+    rejoin in progress. Idempotent; applied when this module is imported."""
+    if getattr(ConsumerCoordinator.need_rejoin, "keeps_rejoin_in_flight", False):
+        return
+    original = ConsumerCoordinator.need_rejoin
+
+    def need_rejoin(self: Any) -> bool:
+        return getattr(self, "_join_task", None) is not None or bool(original(self))
+
+    need_rejoin.keeps_rejoin_in_flight = True  # type: ignore[attr-defined]
+    ConsumerCoordinator.need_rejoin = need_rejoin
+
+
+keep_rejoin_in_flight()
+
+
 def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
     """A producer that never duplicates or reorders on retry: idempotence, acks from all
     in-sync replicas, bounded in-flight requests."""
@@ -145,6 +172,8 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
 def _collect_unclosed_sockets() -> None:
     """Finalise, quietly, the sockets kafka-python 3.0 leaves unclosed (a failed bootstrap, a
     forced close), rather than as ResourceWarnings wherever the collector next runs."""
+    if sys.is_finalizing():  # a producer's finaliser at interpreter exit: nothing is left to warn
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
@@ -158,13 +187,26 @@ def manual_commit_consumer(bootstrap: str, group_id: str, **overrides: Any) -> A
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "client_id": f"rems-{group_id}",
+        # A topic created after this consumer subscribed (or not yet served when its group
+        # formed) is picked up within seconds instead of the default five minutes.
+        "metadata_max_age_ms": METADATA_MAX_AGE_MS,
     }
     settings.update(overrides)
     return KafkaConsumer(**settings)
 
 
-def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
-    """Create topics that do not exist yet (replication factor 1: the dev/test broker)."""
+TOPIC_READY_TIMEOUT_S = 30.0
+
+
+def create_topics(
+    bootstrap: str, names: list[str], partitions: int = 3, timeout_s: float = TOPIC_READY_TIMEOUT_S
+) -> None:
+    """Create topics that do not exist yet (replication factor 1: the dev/test broker) and
+    return once the broker's metadata shows every partition of each with a leader.
+
+    Creation is accepted by the controller before the broker serves the topic; a consumer
+    that joined its group in that gap was assigned nothing for it. Raises `KafkaError` if the
+    topics are not served within `timeout_s`."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="rems-admin")
     try:
         existing = set(admin.list_topics())
@@ -176,5 +218,32 @@ def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)
+        _wait_until_served(admin, names, timeout_s)
     finally:
         admin.close()
+
+
+def _wait_until_served(admin: Any, names: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    waiting = sorted(set(names))
+    while waiting:
+        try:
+            described = admin.describe_topics(waiting)
+        except KafkaError:
+            described = []
+        served = {
+            topic["name"]
+            for topic in described
+            if topic.get("error_code", 0) == 0
+            and topic.get("partitions")
+            and all(
+                partition.get("error_code", 0) == 0 and partition.get("leader_id", -1) >= 0
+                for partition in topic["partitions"]
+            )
+        }
+        waiting = [name for name in waiting if name not in served]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise KafkaError(f"topics not served after {timeout_s:.0f} s: {', '.join(waiting)}")
+        time.sleep(0.1)

@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the dev broker (no-op if running); print bootstrap")
     up.add_argument("--port", type=int, default=None, help="broker port (default: a free one)")
-    up.add_argument("--heap", default="256m", help="JVM heap, e.g. 256m or 1g (default 256m)")
+    up.add_argument("--heap", default="512m", help="JVM heap, e.g. 256m or 1g (default 512m)")
     up.set_defaults(func=_cmd_up)
     down = sub.add_parser("down", help="stop the dev broker")
     down.add_argument("--purge", action="store_true", help="also delete the broker's data")

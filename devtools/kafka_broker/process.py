@@ -77,7 +77,7 @@ class KafkaBroker:
         *,
         port: int | None = None,
         controller_port: int | None = None,
-        heap: str = "256m",
+        heap: str = "512m",
         libs: Path | None = None,
         startup_timeout: float = STARTUP_TIMEOUT_S,
     ) -> None:
@@ -285,7 +285,7 @@ class KafkaBroker:
 
 
 @contextlib.contextmanager
-def running_kafka(port: int | None = None, heap: str = "256m") -> Iterator[str]:
+def running_kafka(port: int | None = None, heap: str = "512m") -> Iterator[str]:
     """Run a throwaway broker in a temporary directory and yield its ``127.0.0.1:<port>``.
 
     The broker is stopped (SIGTERM, then SIGKILL after a grace period) and the directory

@@ -63,11 +63,18 @@ def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "min.insync.replicas": "1",
         "auto.create.topics.enable": "true",
         "offsets.topic.replication.factor": "1",
+        # One partition for the group coordinator (the default is 50): the first consumer group
+        # on a fresh broker waits for one log to load, not fifty, on a loaded CI machine.
+        "offsets.topic.num.partitions": "1",
         "transaction.state.log.replication.factor": "1",
         "transaction.state.log.min.isr": "1",
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # The controller fences a broker that missed heartbeats for this long (default 9 s) and
+        # its partitions and group coordinator go offline until it re-registers. One JVM holds
+        # both roles here, so a broker starved of CPU by the test run is not a lost broker.
+        "broker.session.timeout.ms": "30000",
     }
     return "# Written by infra/kafka_broker/workdir.py; rewritten on every start.\n" + "".join(
         f"{key}={value}\n" for key, value in settings.items()

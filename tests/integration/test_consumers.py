@@ -47,6 +47,9 @@ pytestmark = pytest.mark.kafka
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
+CHILD_START_S = 90.0
+"""A fresh interpreter imports the consumer, joins its group and applies six messages: on a
+loaded CI machine that alone has taken more than 30 s."""
 FAST_GROUP = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 1_000}
 """A short session (the broker allows 6 s; 10 s rides out a loaded machine): a killed member is
 dropped from its group after 10 s."""
@@ -235,7 +238,11 @@ def test_consumer_killed_mid_batch_and_restarted_applies_each_effect_once(
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_for(lambda: sum(_effect_counts(effects_url).values()) == stall_at, "the child")
+        _wait_for(
+            lambda: sum(_effect_counts(effects_url).values()) == stall_at,
+            "the child to stall",
+            timeout_s=CHILD_START_S,
+        )
         time.sleep(0.3)  # it is now asleep inside message `stall_at`'s transaction
         assert child.poll() is None, child.stderr.read() if child.stderr else ""
     finally:
