@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from pydantic import AwareDatetime, Field
 
 from consumers.pseudonyms import Pseudonyms
@@ -162,3 +163,25 @@ def envelope(event: LedgerEvent, position: int, pseudonyms: Pseudonyms) -> Envel
         position=position,
         payload=payload_of(event),
     )
+
+
+def encoded_message(
+    event: LedgerEvent, position: int, pseudonyms: Pseudonyms
+) -> tuple[bytes, bytes]:
+    """The (key, value) bytes the relay sends for an event: the very bytes of
+    `envelope(...).model_dump_json()`, without building and validating the model (the relay's
+    hot path; `tests/integration/test_relay_encoding.py` holds the two equal)."""
+    aggregate = published_aggregate_id(event, pseudonyms)
+    body = {
+        "event_id": str(event.event_id),
+        "type": event.type_name,
+        "schema_version": SCHEMA_VERSION,
+        "aggregate_id": aggregate,
+        "aggregate_version": event.originator_version,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.timestamp,
+        "position": position,
+        "payload": payload_of(event),
+    }
+    # OPT_UTC_Z: a UTC instant as `Z`, as pydantic writes it.
+    return aggregate.encode(), orjson.dumps(body, option=orjson.OPT_UTC_Z)
