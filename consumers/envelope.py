@@ -71,6 +71,9 @@ WITHHELD = frozenset(
 out as rule IDs only; their messages can name the patient)."""
 FREE_TEXT_FLAGS = {"concerns": "has_concerns", "evidence": "has_evidence"}
 INTERNAL = frozenset({"previous_hash", "hash", "command_id", "actor"})
+NOT_IN_PAYLOAD = set(
+    INTERNAL | {"originator_id", "originator_version", "timestamp", "occurred_at", "event_id"}
+)
 
 
 class Envelope(Frozen):
@@ -124,23 +127,16 @@ def _scrub(value: Any) -> Any:
             if key in FREE_TEXT_FLAGS:
                 clean[FREE_TEXT_FLAGS[key]] = bool(item)
             elif key not in WITHHELD:
-                clean[key] = _scrub(item)
+                clean[key] = _scrub(item) if isinstance(item, dict | list) else item
         return clean
     if isinstance(value, list):
-        return [_scrub(item) for item in value]
+        return [_scrub(item) if isinstance(item, dict | list) else item for item in value]
     return value
 
 
 def payload_of(event: LedgerEvent) -> dict[str, Any]:
     """The event's publishable fields."""
-    exclude = INTERNAL | {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "occurred_at",
-        "event_id",
-    }
-    payload: dict[str, Any] = _scrub(event.model_dump(mode="json", exclude=set(exclude)))
+    payload: dict[str, Any] = _scrub(event.model_dump(mode="json", exclude=NOT_IN_PAYLOAD))
     return payload
 
 

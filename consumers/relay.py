@@ -189,8 +189,7 @@ class Relay:
         rows = self._read(after + 1, self.batch_size)
         if not rows:
             return None
-        publisher = self.current_publisher()
-        futures = []
+        messages = []
         enrolled = []
         for row in rows:
             event = self._decode(row)
@@ -199,10 +198,12 @@ class Relay:
             if seen_at is None or event.timestamp > seen_at:
                 seen_at = event.timestamp
             topic = topic_for(event)
-            if topic is None:
-                continue
-            key, value = encoded_message(event, row.id, self.pseudonyms)
-            futures.append(publisher.send(topic, value=value, key=key))
+            if topic is not None:
+                messages.append((topic, *encoded_message(event, row.id, self.pseudonyms)))
+        # Encoded first, then sent in one burst: the producer's batches fill before its sender
+        # thread drains them (interleaved sends made many small requests, each costly).
+        publisher = self.current_publisher()
+        futures = [publisher.send(topic, value=value, key=key) for topic, key, value in messages]
         return SentBatch(rows[-1].id, len(rows), futures, enrolled, seen_at)
 
     def _record(self, batch: SentBatch) -> int:
