@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,21 +29,21 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from eventsourcing.utils import resolve_topic
+
+from consumers.acknowledgements import ACK_TIMEOUT_S, RelayStopped, await_acknowledgements
 from consumers.age import AGE_CHANGE_TOPIC, AgeChanges, PatientLookup, age_change_message
-from consumers.envelope import encoded_message, topic_for
+from consumers.envelope import encoded_message, topic_for_class
 from consumers.pseudonyms import Pseudonyms
 from consumers.relay_positions import RELAY_NAME, RelayPositions
 from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.patient_events import PatientEnrolled
 
-__all__ = ["RELAY_NAME", "Publisher", "Relay", "RelayPositions", "RelayStopped"]
+__all__ = ["ACK_TIMEOUT_S", "RELAY_NAME", "Publisher", "Relay", "RelayPositions", "RelayStopped"]
 
 log = logging.getLogger("rems.relay")
 
-ACK_TIMEOUT_S = 20.0
-ACK_PATIENCE_S = 3.0
-"""How long the relay waits for acknowledgements before saying in its log that it is waiting."""
 BATCH_SIZE = 250
 IN_FLIGHT_BATCHES = 2
 
@@ -65,10 +64,6 @@ class Publisher(Protocol):
         ...
 
 
-class RelayStopped(Exception):
-    """`stop` was set while the relay waited for the broker; the batch is left unrecorded."""
-
-
 @dataclass(frozen=True)
 class SentBatch:
     """Log entries sent to the broker and not yet recorded as acknowledged."""
@@ -82,7 +77,9 @@ class SentBatch:
     enrolled: list[PatientEnrolled]
     """Its enrollments (their coming of age is noted once the batch is acknowledged)."""
     seen_at: datetime | None
-    """The ledger's latest recorded time up to the end of the batch."""
+    """The ledger's latest recorded time up to the end of the batch, as its published events
+    show it (internal events are not decoded; each comes with published ones, or is a lone
+    receipt of a command that recorded nothing)."""
 
 
 class Relay:
@@ -118,6 +115,7 @@ class Relay:
         self.ages = ages
         """Minors' coming of age (consumers/age.py): the table, the patients, the zone."""
         self._last_seen_at: datetime | None = None
+        self._routes: dict[str, str | None] = {}
         self.stop = threading.Event()
         """Set to stop: a wait for acknowledgements gives up with `RelayStopped`."""
 
@@ -192,23 +190,30 @@ class Relay:
         messages = []
         enrolled = []
         for row in rows:
+            topic = self._route(row.topic)
+            if topic is None:
+                continue  # internal: never published, so not even decoded
             event = self._decode(row)
             if isinstance(event, PatientEnrolled):
                 enrolled.append(event)
             if seen_at is None or event.timestamp > seen_at:
                 seen_at = event.timestamp
-            topic = topic_for(event)
-            if topic is not None:
-                messages.append((topic, *encoded_message(event, row.id, self.pseudonyms)))
+            messages.append((topic, *encoded_message(event, row.id, self.pseudonyms)))
         # Encoded first, then sent in one burst: the producer's batches fill before its sender
         # thread drains them (interleaved sends made many small requests, each costly).
         publisher = self.current_publisher()
         futures = [publisher.send(topic, value=value, key=key) for topic, key, value in messages]
         return SentBatch(rows[-1].id, len(rows), futures, enrolled, seen_at)
 
+    def _route(self, stored_topic: str) -> str | None:
+        """The topic events stored under a class topic go to (None: internal)."""
+        if stored_topic not in self._routes:
+            self._routes[stored_topic] = topic_for_class(resolve_topic(stored_topic))
+        return self._routes[stored_topic]
+
     def _record(self, batch: SentBatch) -> int:
         """Wait for a batch's acknowledgements, then record its position (and its minors)."""
-        self._await_acknowledgements(batch.futures)
+        await_acknowledgements(batch.futures, self.stop, self.last_position)
         if self.ages is not None and batch.enrolled:
             self.ages[0].note(*batch.enrolled)
         self.positions.set(batch.last)
@@ -236,36 +241,10 @@ class Relay:
                     value=message.model_dump_json().encode(),
                     key=message.aggregate_id.encode(),
                 )
-                self._await_acknowledgements([future])
+                await_acknowledgements([future], self.stop, self.last_position)
                 sent += 1
             ages.done(aggregate, day)
         return sent
-
-    def _await_acknowledgements(self, futures: Sequence[Any]) -> None:
-        """Wait until every future is acknowledged (raise its error if one failed), saying in
-        the log when the broker is slow to answer (it may be away); give up after
-        `ACK_TIMEOUT_S`, or at once with `RelayStopped` when `stop` is set."""
-        deadline = time.monotonic() + ACK_TIMEOUT_S
-        for index, future in enumerate(futures):
-            while True:
-                patience = min(ACK_PATIENCE_S, deadline - time.monotonic())
-                try:
-                    future.get(timeout=max(patience, 0.0))
-                    break
-                except Exception as error:
-                    if future.is_done:  # the broker refused it: not a wait
-                        raise
-                    if self.stop.is_set():
-                        raise RelayStopped from error
-                    if time.monotonic() >= deadline:
-                        raise
-                    log.warning(
-                        "relay: %d messages after position %s not yet acknowledged (%s); "
-                        "retrying until the broker answers",
-                        len(futures) - index,
-                        self.last_position,
-                        type(error).__name__,
-                    )
 
     def follow(
         self,
