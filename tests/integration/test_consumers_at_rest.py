@@ -20,7 +20,7 @@ from consumers.safety_case import CaseKind
 from consumers.stream_projection import PROJECTION_TOPICS, StreamProjectionConsumer
 from domain.registry import aggregate_id
 from entrypoints.cli.kafka import build_relay
-from infra.row_cipher import RowCipher, RowCipherError, row_sealer
+from infra.row_cipher import PlainRows, RowCipher, RowCipherError, row_sealer
 from infra.secrets import create_encryption_key_file
 from infra.settings import ClockMode, Settings
 from infra.views import ViewDatabase
@@ -104,7 +104,7 @@ def test_R2_consumers_seal_their_rows_and_keep_no_date_a_birth_date_follows_from
         assert now is not None
         with stream_store.transaction() as cursor:
             with pytest.raises(RowCipherError):
-                load_patient(cursor, pseudonym)  # sealed: refused without the key
+                load_patient(cursor, pseudonym, PlainRows())  # sealed: refused without the key
             row = load_patient(cursor, pseudonym, sealer)
             prescriber = load_participant(cursor, str(aggregate_id("prescriber", "DR1")))
         assert row is not None
