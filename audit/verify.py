@@ -28,7 +28,7 @@ from audit.digest import (
     Heads,
     UnreadableStateError,
     as_uuid,
-    decode_state,
+    decode_json,
     log_end,
     parse_digest,
     read_log,
@@ -37,7 +37,8 @@ from audit.digest import (
 from audit.findings import Problem, ProblemKind, VerificationReport
 from audit.sequence_track import Gap, Track
 from domain.base import LedgerEvent
-from domain.chain import CHAIN_MEMBER, GENESIS, ChainError, stored_event_hash
+from audit.stored_hash import hash_of_stored
+from domain.chain import CHAIN_MEMBER, GENESIS, ChainError
 from domain.decision_events import AuthorizationIssued, DispenseConfirmed
 from domain.registry import NumberClaimed, aggregate_id
 
@@ -99,14 +100,14 @@ class _Verifier:
         aid, version = as_uuid(row.originator_id), row.originator_version
         state: dict[str, Any] | None = None
         try:
-            state = decode_state(self.ledger.mapper, row.state)
+            data, state = decode_json(self.ledger.mapper, row.state)
         except UnreadableStateError as error:
             self.flag(ProblemKind.UNREADABLE, row, f"{error}.")
         stored_hash = _text(state, "hash")
         previous: str | None = None
         if state is not None:
             try:
-                recomputed: str | None = stored_event_hash(aid, version, state, row.topic)
+                recomputed: str | None = hash_of_stored(aid, version, state, row.topic, data)
             except ChainError as error:
                 recomputed = None
                 self.flag(ProblemKind.ALTERED, row, f"{error}.")
