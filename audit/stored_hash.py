@@ -4,9 +4,10 @@
 sorted JSON; on a v2 row that is most of what `rems verify` spends. Here the proof is read off
 the stored bytes instead: when they are ASCII (every member name ASCII) and, outside string
 literals, hold no digit followed by `.`, `e` or `E` (no float) and no run of 16 digits (no
-integer that may pass 2^53-1), every value is a string, a safe integer, a boolean, a null, a list or an object, and
-orjson's sorted compact output is exactly RFC 8785 (same escapes, lowercase `\\u00xx`, non-ASCII
-written raw, ASCII names sorted as UTF-16). Anything else is hashed by the domain's own path.
+integer that may pass 2^53-1), every value is a string, a safe integer, a boolean, a null, a
+list or an object, and orjson's sorted compact output is exactly RFC 8785 (same escapes,
+lowercase `\\u00xx`, non-ASCII written raw, ASCII names sorted as UTF-16). Anything else is
+hashed by the domain's own path.
 """
 
 from __future__ import annotations
