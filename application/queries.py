@@ -6,8 +6,9 @@ from datetime import date, datetime, time
 from typing import Any
 
 from application.bounds import LAST_DAY, instant_in_bounds
+from application.command_time import system_now
 from application.errors import InvalidCommand, NotFound
-from application.ledger import Ledger, system_now
+from application.ledger import Ledger
 from application.program_ids import program_id
 from domain.base import LedgerEvent
 from domain.participants import ParticipantState, project_participant

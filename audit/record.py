@@ -16,8 +16,9 @@ from uuid import UUID
 
 import orjson
 
+from application.command_time import system_now
 from application.errors import NotFound, RemsError
-from application.ledger import Ledger, system_now
+from application.ledger import Ledger
 from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
