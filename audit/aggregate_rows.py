@@ -47,6 +47,31 @@ def aggregates_in_store(ledger: Ledger, page: int = PAGE) -> Iterator[list[Notif
         yield sorted(group, key=_position)
 
 
+def rows_of_aggregate(ledger: Ledger, aggregate: UUID) -> list[Notification | BadRow]:
+    """One aggregate's rows, in log order (by its primary key: an index lookup)."""
+    recorder = ledger.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state FROM "
+                f"{recorder.events_table_name} WHERE originator_id = ?",
+                (aggregate.hex,),
+            )
+            raws = [tuple(row) for row in cursor.fetchall()]
+    elif isinstance(recorder, PostgresApplicationRecorder):
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {}.{} WHERE originator_id = %s"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (aggregate,))
+            raws = [tuple(row.values()) for row in cursor.fetchall()]
+    else:  # pragma: no cover - the ledger is built on one of the two
+        msg = f"cannot read {type(recorder).__name__} by aggregate"
+        raise TypeError(msg)
+    return sorted((_row(ledger, raw) for raw in raws), key=_position)
+
+
 def _position(row: Notification | BadRow) -> int:
     return row.id
 
