@@ -22,8 +22,8 @@ def _alter(url: str, where: str, params: tuple[object, ...]) -> None:
 
 
 def test_export_verification_ignores_an_altered_event_of_another_record(
-    exported: Program,
-    sqlite_url: str,  # noqa: F811
+    exported: Program,  # noqa: F811  # the fixture imported above
+    sqlite_url: str,
 ) -> None:
     """An altered row outside the record (the duplicate index) fails `rems verify`, while
     the export's verification, scoped to the record's aggregates, stays ok."""
@@ -36,8 +36,8 @@ def test_export_verification_ignores_an_altered_event_of_another_record(
 
 
 def test_export_verification_reports_an_altered_number_claim_of_the_patient(
-    exported: Program,
-    sqlite_url: str,  # noqa: F811
+    exported: Program,  # noqa: F811  # the fixture imported above
+    sqlite_url: str,
 ) -> None:
     """The number claims of the patient's decisions are part of the record: an altered one
     fails the export's verification, named by the claim's aggregate."""
