@@ -37,6 +37,8 @@ _PARTICIPANT_UPSERT = (
 class EligibilityProjection:
     """Tables `eligibility_patients` and `eligibility_participants`."""
 
+    event_types: tuple[type[LedgerEvent], ...] = (PatientEvent, ParticipantEvent)
+
     def __init__(self, kept: int = KEPT, sealer: RowSealer | None = None) -> None:
         self.kept = kept
         self.sealer = sealer
