@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from domain.base import LedgerEvent
 from domain.calendar import day_of
+from domain.decision_events import AuthorizationDenied, AuthorizationIssued
 from projections.view import Cursor
 
 ANY_RULE = ""
@@ -40,9 +41,6 @@ class ReportProjection:
 
     def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
         """Count the batch's authorization decisions, one write per counter."""
-        # Loaded with the first batch: a query on caught-up read models starts without them.
-        from domain.decision_events import AuthorizationDenied, AuthorizationIssued
-
         counts: Counter[tuple[str, str, str, str]] = Counter()
         for event in events:
             if not isinstance(event, AuthorizationIssued | AuthorizationDenied):
