@@ -1,9 +1,9 @@
 """The ledger application: commands in, events appended, results out.
 
 One `execute` per command: the idempotency receipt is checked first, then the command is parsed,
-its time settled by the clock, the handler decides, and every event of the command (the facts,
-the decision, the number claims, the receipt) is appended in one transaction. A concurrent change
-to the same aggregate ends in `conflict` with nothing recorded.
+its time settled by the clock (`application.command_time`), the handler decides, and every event
+of the command (the facts, the decision, the number claims, the receipt) is appended in one
+transaction. A concurrent change to the same aggregate ends in `conflict` with nothing recorded.
 
 Aggregates are read through a state cache that still asks the store for newer events on every
 read (`application.state_cache`). Inside a batch (`application.batch`, `rems apply`) the events
@@ -13,7 +13,7 @@ of earlier commands are held, visible to the later ones, and appended together a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
@@ -21,18 +21,17 @@ import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
 
-from application.bounds import check_in_bounds
+from application.command_time import settle_time, system_now
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
 from application.notification_log import NotificationLog
 from application.parsing import check_depth, strict_json
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
 from domain.base import LedgerEvent
-from domain.calendar import day_of
 from domain.chain import NewAggregate
 from domain.duplicates import PersonIndex, project_person_index
 from domain.participants import ParticipantState, project_participant
-from domain.patient_events import project_patient
+from domain.patient_fold import project_patient
 from domain.patient_state import PatientState
 from domain.registry import (
     CommandReceipt,
@@ -43,17 +42,11 @@ from domain.registry import (
     project_receipt,
 )
 from domain.rules.context import DecisionTime
-from domain.ruleset import ruleset_in_force
-from infra.settings import ClockMode, Settings
+from infra.settings import Settings
 
 if TYPE_CHECKING:
     from application.batch import PendingBatch
     from application.commands import Command
-
-
-def system_now() -> datetime:
-    """The server clock, timezone-aware."""
-    return datetime.now(UTC)
 
 
 class Ledger(Application[UUID]):
@@ -134,13 +127,11 @@ class Ledger(Application[UUID]):
 
     def first_recorded_at(self) -> datetime | None:
         """When the ledger recorded its first event (None while empty)."""
-        first = self.notifications.event_from(1)
-        return first.timestamp if first else None
+        return self.notifications.recorded_at(1)
 
     def _read_last_recorded_at(self) -> datetime | None:
         end = self.notifications.end()
-        last = self.notifications.event_from(end) if end else None
-        return last.timestamp if last else None
+        return self.notifications.recorded_at(end) if end else None
 
     # ----------------------------------------------------------------- commands
     def execute(self, raw: Mapping[str, Any] | bytes | str, actor: str = "batch") -> dict[str, Any]:
@@ -158,9 +149,7 @@ class Ledger(Application[UUID]):
             return error.to_result()
 
     def _decide_and_record(self, command: Command, actor: str) -> dict[str, Any]:
-        check_in_bounds(_instants_of(command), self.settings.timezone)
-        now = self._resolve_now(command)
-        _check_not_future(command, now, self.settings)
+        now = settle_time(command, self.settings, self._clock, self.last_recorded_at)
         at = DecisionTime.in_force(now, self.settings.timezone)
         unit = Unit(aggregates=self, at=at, actor=actor, command_id=command.command_id)
         # The command path (models, handlers) loads on the first command: queries, audits and
@@ -202,34 +191,6 @@ class Ledger(Application[UUID]):
                 raise Conflict(msg) from None
             self.states.committed(unit.pending)
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
-
-    def _resolve_now(self, command: Command) -> datetime:
-        from application.commands import DECISION_COMMANDS
-
-        if self.settings.clock is ClockMode.EVENT:
-            if command.at is None:
-                msg = "at: required under REMS_CLOCK=event (each command's at is its time)."
-                raise InvalidCommand(msg, field="at")
-            if self.last_recorded_at is not None and command.at < self.last_recorded_at:
-                msg = (
-                    f"at: {command.at.isoformat()} is earlier than the ledger's last recorded "
-                    f"time {self.last_recorded_at.isoformat()}."
-                )
-                raise InvalidCommand(msg, field="at")
-            return command.at
-        now = self._clock()
-        tolerance = timedelta(seconds=ruleset_in_force(now).system_clock_tolerance_seconds)
-        if command.at is not None:
-            if command.command in DECISION_COMMANDS and abs(command.at - now) > tolerance:
-                msg = (
-                    f"at: a decision happens now; {command.at.isoformat()} is more than "
-                    f"{tolerance} from the server clock."
-                )
-                raise InvalidCommand(msg, field="at")
-            if command.command not in DECISION_COMMANDS and command.at > now:
-                msg = f"at: {command.at.isoformat()} is in the future; facts are never future-dated"
-                raise InvalidCommand(msg, field="at")
-        return now
 
 
 def receipt_id(actor: str, command_id: str) -> UUID:
@@ -279,23 +240,3 @@ def _same_command(receipt: CommandReceipt, obj: dict[str, Any]) -> None:
             "a key names one command."
         )
         raise InvalidCommand(msg, field="command_id")
-
-
-def _instants_of(command: Command) -> dict[str, Any]:
-    from application.commands import dates_of
-
-    found = dates_of(command)
-    if command.at is not None:
-        found["at"] = command.at
-    return found
-
-
-def _check_not_future(command: Command, now: datetime, settings: Settings) -> None:
-    from application.commands import dates_of
-
-    today = day_of(now, settings.timezone)
-    for name, value in dates_of(command).items():
-        future = value > now if isinstance(value, datetime) else value > today
-        if future:
-            msg = f"{name}: {value.isoformat()} is in the future; facts are never future-dated."
-            raise InvalidCommand(msg, field=name)

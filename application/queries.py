@@ -6,12 +6,13 @@ from datetime import date, datetime, time
 from typing import Any
 
 from application.bounds import LAST_DAY, instant_in_bounds
+from application.command_time import system_now
 from application.errors import InvalidCommand, NotFound
-from application.ledger import Ledger, system_now
+from application.ledger import Ledger
 from application.program_ids import program_id
 from domain.base import LedgerEvent
 from domain.participants import ParticipantState, project_participant
-from domain.patient_events import PatientEvent, project_patient
+from domain.patient_fold import PatientEvent, project_patient
 from domain.patient_state import PatientState
 from domain.registry import aggregate_id
 from domain.rules.authorization import AuthorizationRequest, decide_authorization

@@ -41,6 +41,11 @@ class UnreadableStateError(ValueError):
 
 def decode_state(mapper: Mapper[UUID], data: bytes) -> dict[str, Any]:
     """A stored event's JSON state, from its raw bytes (decrypted and decompressed first)."""
+    return decode_json(mapper, data)[1]
+
+
+def decode_json(mapper: Mapper[UUID], data: bytes) -> tuple[bytes, dict[str, Any]]:
+    """A stored event's JSON bytes (decrypted and decompressed) and the state they hold."""
     try:
         if mapper.cipher:
             data = mapper.cipher.decrypt(data)
@@ -54,7 +59,7 @@ def decode_state(mapper: Mapper[UUID], data: bytes) -> dict[str, Any]:
     if not isinstance(state, dict):
         msg = f"the stored state is a JSON {type(state).__name__}, not an object"
         raise UnreadableStateError(msg)
-    return state
+    return data, state
 
 
 @dataclass(frozen=True)

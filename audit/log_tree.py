@@ -242,6 +242,15 @@ class LogTree:
             )
         return [Leaf(int(p), str(a), int(v), str(h)) for p, a, v, h in rows]
 
+    def unreadable_positions(self, count: int) -> list[int]:
+        """The positions of the rows among the first `count` leaves that name no aggregate."""
+        with self.database.transaction() as cursor:
+            rows = cursor.fetchall(
+                "SELECT position FROM log_tree_leaves WHERE originator_id = ? AND leaf_index < ?",
+                (UNREADABLE, count),
+            )
+        return [int(row[0]) for row in rows]
+
     def leaves_of_aggregate(self, originator_id: str, stop: int) -> list[tuple[int, Leaf]]:
         """Every leaf of one aggregate at or before log position `stop`, in log order."""
         with self.database.transaction() as cursor:

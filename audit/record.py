@@ -2,10 +2,11 @@
 
 The record holds everything the HTML page shows, so the page is a rendering of the JSON export
 and nothing more: the patient's history as recorded (`history`), every decision with its
-reasons, each reason's rule text from the catalogue and a fresh replay, the verification of the
-whole store and the ledger digest at the position verification read up to; and the members an
-inspector verifies offline (`sth`, `consistency_from_published`, `public_key`, `events`,
-`head`: AUDIT-FORMAT.md §6, `audit/proof_export.py`).
+reasons, each reason's rule text from the catalogue and a fresh replay, the verification of what
+the record rests on (the patient's aggregate, its number claims, its prescribers and pharmacies,
+re-read from the rows: `verify_aggregates`) and the ledger digest of the log tree's heads; and
+the members an inspector verifies offline (`sth`, `consistency_from_published`, `public_key`,
+`events`, `head`: AUDIT-FORMAT.md §6, `audit/proof_export.py`).
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from uuid import UUID
 
 import orjson
 
+from application.command_time import system_now
 from application.errors import NotFound, RemsError
-from application.ledger import Ledger, system_now
+from application.ledger import Ledger
 from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
-from audit.digest import compute_digest
-from audit.findings import Problem
+from audit.digest import Heads
+from audit.log_tree import LogTree
 from audit.proof_export import proof_members, self_check
 from audit.tree_heads import Sender
-from audit.verify import verify
+from audit.verify import verify_aggregates
 from domain.calendar import day_of
 from domain.catalogue import RULES
 from domain.categories import category_of
@@ -165,23 +167,25 @@ def _aggregates_of(patient_id: str, events: list[PatientEvent]) -> set[UUID]:
 
 
 def _verification(ledger: Ledger, aggregates: set[UUID]) -> tuple[dict[str, Any], str]:
-    """Verify the whole store; keep the problems touching this patient's aggregates (and the
-    ledger-wide ones), count the others. The digest covers the same log position."""
-    report = verify(ledger)
-    mine = [p for p in report.problems if _touches(p, aggregates)]
-    digest = compute_digest(ledger, report.position)
+    """Verify the aggregates the record rests on, from their rows, in time proportional to
+    them (issue 13: not a whole-store `verify`, which `rems verify` runs); the digest is of
+    every aggregate's head in the log tree, caught up to the end of the log. Other records
+    are not looked at (`problems_elsewhere` stays 0)."""
+    report = verify_aggregates(ledger, aggregates)
+    with LogTree(ledger) as tree:
+        snapshot = tree.snapshot()
+        bad_rows = tree.unreadable_positions(snapshot.tree_size)
+    heads = {UUID(a): (version, head) for a, version, head in snapshot.heads.heads}
+    digest = Heads(heads, bad_rows).digest(snapshot.last_position)
     return {
         "ok": report.ok,
+        "scope": "record",
         "events_checked": report.events_checked,
         "aggregates": report.aggregates,
-        "position": report.position,
-        "problems": [p.model_dump(mode="json") for p in mine],
-        "problems_elsewhere": len(report.problems) - len(mine),
+        "position": max(report.position, snapshot.last_position),
+        "problems": [p.model_dump(mode="json") for p in report.problems],
+        "problems_elsewhere": 0,
     }, digest.text
-
-
-def _touches(problem: Problem, aggregates: set[UUID]) -> bool:
-    return problem.aggregate_id is None or problem.aggregate_id in aggregates
 
 
 def render(ledger: Ledger, patient_id: str, fmt: str, send: Sender | None = None) -> bytes:

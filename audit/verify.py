@@ -9,44 +9,44 @@ claims are cross-checked with the decisions that issued the numbers, which catch
 deleted from the tail of a patient's chain. A published digest catches what no chain can: an
 aggregate's last event deleted, or an aggregate forged whole with consistent hashes.
 
-Memory is bounded by the number of aggregates and decisions, not events.
+The store is read one aggregate at a time (`audit/aggregate_rows.py`: each aggregate's rows in
+log order), and what spans aggregates (numbers, heads) is kept on disk (`audit/verify_spill.py`),
+so memory is bounded by the largest aggregate, not by the ledger (issue 13).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from eventsourcing.utils import TopicError, resolve_topic
-from pydantic import BaseModel, ValidationError
 
+from audit.aggregate_rows import aggregates_in_store, rows_of_aggregate
 from audit.digest import (
     UNREADABLE_HASH,
     BadRow,
-    Heads,
     UnreadableStateError,
     as_uuid,
-    decode_state,
+    decode_json,
     log_end,
     parse_digest,
-    read_log,
     row_error,
 )
+from audit.event_check import as_current, brief, ledger_event_class
 from audit.findings import Problem, ProblemKind, VerificationReport
 from audit.sequence_track import Gap, Track
+from audit.stored_hash import hash_of_stored
+from audit.verify_spill import CLAIM, ISSUED, NumberRecord, Spill
 from domain.base import LedgerEvent
-from domain.chain import CHAIN_MEMBER, GENESIS, ChainError, stored_event_hash
+from domain.chain import GENESIS, ChainError
 from domain.decision_events import AuthorizationIssued, DispenseConfirmed
 from domain.registry import NumberClaimed, aggregate_id
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
 
-EVENT_PACKAGE = "domain."
-"""Ledger events live in the pure domain; a topic elsewhere is not imported (a forged topic
-must not make the audit import arbitrary modules)."""
 NUMBER_FIELDS: dict[type[LedgerEvent], tuple[str, str]] = {
     AuthorizationIssued: ("authorization", "authorization_number"),
     DispenseConfirmed: ("confirmation", "confirmation_number"),
@@ -54,23 +54,17 @@ NUMBER_FIELDS: dict[type[LedgerEvent], tuple[str, str]] = {
 """Decisions that issue a number: the claim kind and the field holding the number."""
 
 
-@dataclass(frozen=True)
-class _Number:
-    aggregate: UUID
-    version: int
-    position: int
-    patient_id: str = ""
-
-
 @dataclass
 class _Verifier:
     ledger: Ledger
     digest_position: int | None
     problems: list[Problem] = field(default_factory=list)
-    tracks: dict[UUID, Track] = field(default_factory=dict)
-    claims: dict[tuple[str, str], _Number] = field(default_factory=dict)
-    issued: dict[tuple[str, str], _Number] = field(default_factory=dict)
-    heads: Heads = field(default_factory=Heads)
+    spill: Spill = field(default_factory=Spill)
+    track: Track | None = None
+    """The sequence of the aggregate being read (one at a time)."""
+    head: tuple[int, str] | None = None
+    """Its highest version at or before the digest's position, and that row's hash."""
+    aggregates: int = 0
     events: int = 0
     position: int = 0
 
@@ -86,27 +80,44 @@ class _Verifier:
         aid, version = as_uuid(row.originator_id), row.originator_version
         self.report(kind, aid, version, row.id, f"{aid} v{version} at position {row.id}: {what}")
 
+    def check_aggregate(self, rows: list[Notification | BadRow]) -> None:
+        """Check one aggregate's rows (in log order), then what its sequence still lacks."""
+        self._start_aggregate()
+        aid: UUID | None = None
+        for row in rows:
+            self.check(row)
+            if not isinstance(row, BadRow):
+                aid = as_uuid(row.originator_id)
+        if self.track is not None and aid is not None:
+            self.aggregates += 1
+            self._report_gaps(aid, self.track)
+        if self.head is not None and aid is not None:
+            self.spill.head(f"{aid}:{self.head[0]}:{self.head[1]}", aggregate=True)
+
+    def _start_aggregate(self) -> None:
+        self.track, self.head = None, None
+
     def check(self, row: Notification | BadRow) -> None:
         """Check one row on its own and in its aggregate's sequence."""
         self.events += 1
-        self.position = row.id
+        self.position = max(self.position, row.id)
         error = row_error(row)
         if isinstance(row, BadRow) or error is not None:
             self.report(ProblemKind.UNREADABLE, None, None, row.id, f"position {row.id}: {error}.")
             if self.digest_position is not None and row.id <= self.digest_position:
-                self.heads.bad_rows.append(row.id)
+                self.spill.head(f"unreadable-row:{row.id}", aggregate=False)
             return
         aid, version = as_uuid(row.originator_id), row.originator_version
-        state: dict[str, Any] | None = None
+        data, state = b"", None
         try:
-            state = decode_state(self.ledger.mapper, row.state)
+            data, state = decode_json(self.ledger.mapper, row.state)
         except UnreadableStateError as error:
             self.flag(ProblemKind.UNREADABLE, row, f"{error}.")
         stored_hash = _text(state, "hash")
         previous: str | None = None
         if state is not None:
             try:
-                recomputed: str | None = stored_event_hash(aid, version, state, row.topic)
+                recomputed: str | None = hash_of_stored(aid, version, state, row.topic, data)
             except ChainError as error:
                 recomputed = None
                 self.flag(ProblemKind.ALTERED, row, f"{error}.")
@@ -115,37 +126,30 @@ class _Verifier:
             self._check_event(row, aid, state)
             previous = _text(state, "previous_hash") or ""
         self._check_sequence(row, aid, stored_hash, previous)
-        if self.digest_position is not None and row.id <= self.digest_position:
-            self.heads.add(aid, version, stored_hash or UNREADABLE_HASH)
+        at_digest = self.digest_position is not None and row.id <= self.digest_position
+        if at_digest and (self.head is None or version > self.head[0]):
+            self.head = (version, stored_hash or UNREADABLE_HASH)
 
     def _check_event(self, row: Notification, aid: UUID, state: dict[str, Any]) -> None:
-        cls: Any = None
-        # An untyped column (SQLite) may hold anything: only a string naming a domain module.
-        topic: object = row.topic
-        if isinstance(topic, str) and topic.startswith(EVENT_PACKAGE):
-            try:
-                cls = resolve_topic(topic)
-            except TopicError:
-                cls = None
-        if not (isinstance(cls, type) and issubclass(cls, LedgerEvent)):
+        cls = ledger_event_class(row.topic)
+        if cls is None:
             self.flag(ProblemKind.UNKNOWN_TOPIC, row, f"{row.topic!r} is not a ledger event.")
             return
         try:
-            data = _as_current(cls, state, aid, row.originator_version)
+            data = as_current(cls, state, aid, row.originator_version)
         # Upcasters are arbitrary code and validation errors vary: any failure means the row
         # cannot be read as the event its topic names.
         except Exception as error:
-            self.flag(
-                ProblemKind.INVALID_EVENT, row, f"not a valid {cls.__name__}: {_brief(error)}"
-            )
+            self.flag(ProblemKind.INVALID_EVENT, row, f"not a valid {cls.__name__}: {brief(error)}")
             return
-        at = _Number(aid, row.originator_version, row.id)
+        version = row.originator_version
         if issubclass(cls, NumberClaimed):
-            key = (str(data["kind"]), str(data["number"]))
-            self.claims[key] = _Number(aid, at.version, at.position, str(data["patient_id"]))
+            kind, number, patient = str(data["kind"]), str(data["number"]), str(data["patient_id"])
+            self.spill.number(CLAIM, NumberRecord(kind, number, aid, version, row.id, patient))
         for decision, (kind, name) in NUMBER_FIELDS.items():
             if issubclass(cls, decision):
-                self.issued[(kind, str(data[name]))] = at
+                number = str(data[name])
+                self.spill.number(ISSUED, NumberRecord(kind, number, aid, version, row.id))
 
     def _check_sequence(
         self, row: Notification, aid: UUID, stored_hash: str | None, previous: str | None
@@ -153,7 +157,7 @@ class _Verifier:
         """Versions 1, 2, 3... in log order, each chained to the hash stored on the one before.
         `previous` is None when the row is unreadable (its link cannot be checked)."""
         version = row.originator_version
-        track = self.tracks.get(aid)
+        track = self.track
         if track is not None and version <= track.version:
             track.fill(version)
             late = f"it comes after v{track.version} at position {track.position} in the log."
@@ -164,7 +168,7 @@ class _Verifier:
             return
         expected = 1 if track is None else track.version + 1
         if track is None:
-            track = self.tracks[aid] = Track(version, stored_hash, row.id)
+            track = self.track = Track(version, stored_hash, row.id)
         if version > expected:
             # Reported at the end: a late row may still fill the gap (then it is out of order).
             track.gaps.append(Gap(expected, version - 1, row.id, version))
@@ -179,28 +183,33 @@ class _Verifier:
                 self.flag(ProblemKind.CHAIN_BROKEN, row, f"its previous_hash is not {before}.")
         track.version, track.hash, track.position = version, stored_hash, row.id
 
+    def _report_gaps(self, aid: UUID, track: Track) -> None:
+        for gap in track.gaps:
+            span = f"v{gap.first}" if gap.first == gap.last else f"v{gap.first}-v{gap.last}"
+            self.report(
+                ProblemKind.MISSING_VERSION,
+                aid,
+                gap.first,
+                gap.position,
+                f"{aid} {span} missing: nothing before v{gap.after} at position "
+                f"{gap.position} fills it.",
+            )
+
     def finish(self, digest: str | None) -> None:
-        """The findings that need the whole log: gaps, number claims, the digest."""
-        for aid, track in self.tracks.items():
-            for gap in track.gaps:
-                span = f"v{gap.first}" if gap.first == gap.last else f"v{gap.first}-v{gap.last}"
-                self.report(
-                    ProblemKind.MISSING_VERSION,
-                    aid,
-                    gap.first,
-                    gap.position,
-                    f"{aid} {span} missing: nothing before v{gap.after} at position "
-                    f"{gap.position} fills it.",
-                )
+        """The findings that need the whole log: number claims, the digest."""
         self._check_claims()
         if digest is not None:
             self._check_digest(digest)
         self.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.kind))
 
     def _check_claims(self) -> None:
-        for (kind, number), claim in self.claims.items():
+        for pair in self.spill.pairs():
+            kind, number, claim, issued = pair.kind, pair.number, pair.claim, pair.issued
+            if claim is None:
+                if issued is not None:
+                    self._unclaimed(kind, number, issued)
+                continue
             patient = aggregate_id("patient", claim.patient_id)
-            issued = self.issued.get((kind, number))
             if issued is None or issued.aggregate != patient:
                 self.report(
                     ProblemKind.ORPHAN_CLAIM,
@@ -211,16 +220,16 @@ class _Verifier:
                     f"(claim {claim.aggregate} at position {claim.position}) but the "
                     f"patient's aggregate {patient} has no decision issuing it.",
                 )
-        for (kind, number), issued in self.issued.items():
-            if (kind, number) not in self.claims:
-                self.report(
-                    ProblemKind.UNCLAIMED_NUMBER,
-                    issued.aggregate,
-                    issued.version,
-                    issued.position,
-                    f"{kind} number {number} issued by {issued.aggregate} "
-                    f"v{issued.version} at position {issued.position} has no claim.",
-                )
+
+    def _unclaimed(self, kind: str, number: str, issued: NumberRecord) -> None:
+        self.report(
+            ProblemKind.UNCLAIMED_NUMBER,
+            issued.aggregate,
+            issued.version,
+            issued.position,
+            f"{kind} number {number} issued by {issued.aggregate} "
+            f"v{issued.version} at position {issued.position} has no claim.",
+        )
 
     def _check_digest(self, digest: str) -> None:
         position, expected = parse_digest(digest)
@@ -235,7 +244,7 @@ class _Verifier:
                 f"({end}): events were deleted from the end, or it is another ledger's.",
             )
             return
-        actual = self.heads.digest(position)
+        actual = self.spill.digest(position)
         if actual.sha256 != expected:
             self.report(
                 ProblemKind.DIGEST_MISMATCH,
@@ -254,13 +263,37 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerificationReport:
     raised before anything is read."""
     digest_position = None if digest is None else parse_digest(digest)[0]
     verifier = _Verifier(ledger, digest_position)
-    for row in read_log(ledger):
-        verifier.check(row)
-    verifier.finish(digest)
+    try:
+        for rows in aggregates_in_store(ledger):
+            verifier.check_aggregate(rows)
+        verifier.finish(digest)
+    finally:
+        verifier.spill.close()
+    return _report(verifier, digest)
+
+
+def verify_aggregates(ledger: Ledger, aggregates: Iterable[UUID]) -> VerificationReport:
+    """Re-read only these aggregates' rows and check them as `verify` does: what one
+    patient's record rests on (its aggregate, its number claims, its prescribers and
+    pharmacies), in time proportional to them, not to the ledger. A claim is checked against
+    the decisions among these rows only: a claim of another number is not looked at."""
+    verifier = _Verifier(ledger, None)
+    try:
+        for aggregate in sorted(aggregates):
+            rows = rows_of_aggregate(ledger, aggregate)
+            if rows:
+                verifier.check_aggregate(rows)
+        verifier.finish(None)
+    finally:
+        verifier.spill.close()
+    return _report(verifier, None)
+
+
+def _report(verifier: _Verifier, digest: str | None) -> VerificationReport:
     return VerificationReport(
         ok=not verifier.problems,
         events_checked=verifier.events,
-        aggregates=len(verifier.tracks),
+        aggregates=verifier.aggregates,
         position=verifier.position,
         digest=digest,
         problems=verifier.problems,
@@ -270,28 +303,3 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerificationReport:
 def _text(state: dict[str, Any] | None, key: str) -> str | None:
     value = None if state is None else state.get(key)
     return value if isinstance(value, str) else None
-
-
-def _brief(error: Exception) -> str:
-    """An error in one line (a validation error: its first few fields)."""
-    if not isinstance(error, ValidationError):
-        return f"{type(error).__name__}: {error}"
-    errors = error.errors(include_url=False)
-    fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
-    more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
-    return f"{fields}{more}."
-
-
-def _as_current(
-    cls: type[BaseModel], state: dict[str, Any], aid: UUID, version: int
-) -> dict[str, Any]:
-    """The state upcast to the class's current version and validated by it (as the mapper
-    reads it); the plain data, never the model, is used afterwards."""
-    data = dict(state)
-    stored_version = data.pop("class_version", 1)
-    data.pop(CHAIN_MEMBER, None)
-    while stored_version < getattr(cls, "class_version", 1):
-        getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
-        stored_version += 1
-    cls.model_validate({**data, "originator_id": aid, "originator_version": version})
-    return data

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, get_args
+from typing import Any, ClassVar, Self, get_args
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -26,6 +27,21 @@ class Frozen(BaseModel):
             if _admits_naive(info.annotation):
                 msg = f"{cls.__name__}.{name}: persisted instants are AwareDatetime, not datetime"
                 raise TypeError(msg)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A shallow copy with `update` applied, exactly as pydantic's, without its generic
+        copying of extra and private data (a frozen model with `extra="forbid"` has none):
+        every fold of a replay or rebuild copies its state (issue 13)."""
+        if deep or getattr(self, "__pydantic_private__", None) is not None:
+            return super().model_copy(update=update, deep=deep)
+        copied = type(self).__new__(type(self))
+        values = {**self.__dict__, **update} if update else dict(self.__dict__)
+        fields_set = self.__pydantic_fields_set__ | (update.keys() if update else set())
+        object.__setattr__(copied, "__dict__", values)
+        object.__setattr__(copied, "__pydantic_extra__", None)
+        object.__setattr__(copied, "__pydantic_fields_set__", fields_set)
+        object.__setattr__(copied, "__pydantic_private__", None)
+        return copied
 
 
 def _admits_naive(annotation: Any) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.base import LedgerEvent
 from domain.participants import ParticipantEvent, ParticipantState
-from domain.patient_events import PatientEvent
+from domain.patient_fold import PatientEvent
 from domain.patient_state import PatientState
 from projections.view import Cursor, RowSealer
 
@@ -36,6 +36,8 @@ _PARTICIPANT_UPSERT = (
 
 class EligibilityProjection:
     """Tables `eligibility_patients` and `eligibility_participants`."""
+
+    event_types: tuple[type[LedgerEvent], ...] = (PatientEvent, ParticipantEvent)
 
     def __init__(self, kept: int = KEPT, sealer: RowSealer | None = None) -> None:
         self.kept = kept

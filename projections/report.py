@@ -19,6 +19,8 @@ class ReportProjection:
     """Table `report_authorizations (month, category, outcome, rule, count)`; a denial counts
     once with rule '' and once under each unmet rule."""
 
+    event_types: tuple[type[LedgerEvent], ...] = (AuthorizationIssued, AuthorizationDenied)
+
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
 

@@ -7,13 +7,17 @@ re-applies nothing, and two processes catching up at once cannot both apply a ba
 A projection may keep the rows it wrote in memory between batches (it reads each row once, not
 once per event); the runner tells it to forget them whenever they may be wrong: a batch that
 did not commit, or a start position this runner did not write (another process moved it).
-A rebuild reads in larger batches: one transaction per `REBUILD_BATCH` events.
+A rebuild reads in larger batches: one transaction per `REBUILD_BATCH` events, and decodes only
+the rows whose event class some projection reads (`event_types`; issue 13: a third of the log
+is number claims, which no read model holds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
+
+from eventsourcing.utils import resolve_topic
 
 from domain.base import LedgerEvent
 from projections.view import Cursor, ViewStore
@@ -32,6 +36,9 @@ Decoder = Callable[[Any], LedgerEvent]
 
 class Projection(Protocol):
     """A read model built from the ledger's events."""
+
+    event_types: tuple[type[LedgerEvent], ...]
+    """The event classes it reads (their subclasses too); a rebuild decodes no other."""
 
     def create_tables(self, cursor: Cursor) -> None:
         """Create the projection's tables if they do not exist."""
@@ -68,6 +75,9 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self._kept_at: int | None = None
         """The position the projections' kept rows are at (None: they keep nothing)."""
+        self._types = tuple(t for p in projections for t in p.event_types)
+        self._read_topics: dict[str, bool] = {}
+        """Whether some projection reads the events of a topic (topics seen so far)."""
         for attempt in range(3):
             try:
                 self._create_tables()
@@ -100,8 +110,9 @@ class ProjectionRunner:
             )
         return int(row[0]) if row else 0
 
-    def catch_up(self, batch_size: int | None = None) -> int:
-        """Apply every event recorded since the tracked position; return how many."""
+    def catch_up(self, batch_size: int | None = None, *, only_read: bool = False) -> int:
+        """Apply every event recorded since the tracked position; return how many (with
+        `only_read`, the projections are given only the events they read)."""
         size = batch_size or self.batch_size
         applied = 0
         while True:
@@ -111,7 +122,8 @@ class ProjectionRunner:
             rows = self._read_batch(start, size)
             if not rows:
                 return applied
-            events = [self._decode(row) for row in rows]
+            wanted = [row for row in rows if self._is_read(row.topic)] if only_read else rows
+            events = [self._decode(row) for row in wanted]
             try:
                 with self.database.transaction() as cursor:
                     for projection in self.projections:
@@ -142,6 +154,18 @@ class ProjectionRunner:
                 break
         return rows
 
+    def _is_read(self, topic: str) -> bool:
+        known = self._read_topics.get(topic)
+        if known is None:
+            try:
+                cls = resolve_topic(topic)
+            # The decoder raises its own error for a topic it cannot resolve: let it.
+            except Exception:
+                return True
+            known = isinstance(cls, type) and issubclass(cls, self._types)
+            self._read_topics[topic] = known
+        return known
+
     def _forget(self) -> None:
         for projection in self.projections:
             projection.forget()
@@ -157,7 +181,7 @@ class ProjectionRunner:
                 "UPDATE projection_tracking SET position = 0 WHERE name = ?", (TRACKING_NAME,)
             )
         self._forget()
-        return self.catch_up(REBUILD_BATCH)
+        return self.catch_up(REBUILD_BATCH, only_read=True)
 
 
 class _Overtaken(Exception):

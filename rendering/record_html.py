@@ -85,7 +85,8 @@ def _count(n: int, noun: str) -> str:
 def _verdict(verification: dict[str, Any]) -> tuple[str, str]:
     """The badge class and words of the verification result."""
     if verification["ok"]:
-        return "ok", "✔ VERIFIED: ledger intact"
+        scope = "record" if verification.get("scope") == "record" else "ledger"
+        return "ok", f"✔ VERIFIED: {scope} intact"
     if verification["problems"]:
         return "bad", f"✘ VERIFICATION FAILED: {len(verification['problems'])} problem(s)"
     elsewhere = verification["problems_elsewhere"]
@@ -201,9 +202,14 @@ def plain(value: Any) -> str:
 def _verification(record: dict[str, Any]) -> str:
     verification = record["verification"]
     badge, words = _verdict(verification)
+    what = (
+        "this record rests on (the patient, its number claims, its prescribers and pharmacies: "
+        if verification.get("scope") == "record"
+        else "of the ledger ("
+    )
     text = (
-        f'<p><span class="badge {badge}">{escape(words)}</span></p><p>Every stored event of the '
-        f"ledger ({verification['events_checked']} events, {verification['aggregates']} "
+        f'<p><span class="badge {badge}">{escape(words)}</span></p><p>Every stored event {what}'
+        f"{verification['events_checked']} events, {verification['aggregates']} "
         f"aggregates, up to log position {verification['position']}) was re-read: each hash "
         "recomputed from the event's content and checked against the chain of its aggregate. "
         "The digest below pins every aggregate's head at that position; compare it with the "

@@ -33,7 +33,7 @@ def form_reasons(
     if not signatures.all_statements_marked:
         reasons.append(Reason(rule="E1", message="Not every statement box is marked."))
     if minor:
-        reasons += _guardian_reasons(signatures)
+        reasons += _guardian_reasons(signatures, ruleset.adult_age)
     elif not signatures.competent:
         reasons += _representative_reasons(signatures)
     elif not signatures.patient_signed:
@@ -43,14 +43,14 @@ def form_reasons(
     return merge(reasons)
 
 
-def _guardian_reasons(signatures: Signatures) -> list[Reason]:
+def _guardian_reasons(signatures: Signatures, adult_age: int) -> list[Reason]:
     guardian = signatures.guardian
     if guardian is None:
         return [
             Reason(
                 rule="E2",
-                message="The patient is under 18: a legal guardian must read, mark, sign and "
-                "date the form (guardian missing).",
+                message=f"The patient is under {adult_age}: a legal guardian must read, mark, "
+                "sign and date the form (guardian missing).",
             )
         ]
     missing = []

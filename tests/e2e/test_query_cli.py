@@ -285,7 +285,7 @@ def bad_runs(store: Store) -> BadRuns:
     }
     runs: dict[str, subprocess.CompletedProcess[bytes]] = {}
     for name, process in started.items():
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, stderr = process.communicate(timeout=180)  # all start at once: a loaded CI machine
         runs[name] = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     return BadRuns(runs=runs, unchanged=dump(store.path) == before)
 

@@ -185,7 +185,7 @@ def test_html_shows_the_verification_verdict_and_digest(exported, tmp_path):
     """The header shows the digest and a green verdict when the store is intact."""
     _, html = write_both(exported.ledger, tmp_path)
     assert compute_digest(exported.ledger).text in html
-    assert '<span class="badge ok" id="verdict">✔ VERIFIED: ledger intact</span>' in html
+    assert '<span class="badge ok" id="verdict">✔ VERIFIED: record intact</span>' in html
 
 
 def test_html_shows_a_failed_verification_naming_the_altered_event(exported, sqlite_url):

@@ -1,0 +1,110 @@
+"""What `rems verify` must hold across aggregates, kept on disk instead of in memory.
+
+Number claims are checked against the decisions that issued the numbers, and a published
+digest against every aggregate's head: both need something of every aggregate, so each is
+one row of a private temporary SQLite database (`sqlite3.connect("")`: a file of its own,
+deleted on close, which pages to disk past its small cache). The process's memory stays flat
+in the size of the ledger (issue 13); the disk holds one short row per decision and head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from uuid import UUID
+
+from audit.digest import Digest
+
+CLAIM, ISSUED = 0, 1
+"""The two sides of a number: the claim of the registry, the decision on the patient."""
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class NumberRecord:
+    """One side of a number, as read from the log."""
+
+    kind: str
+    number: str
+    aggregate: UUID
+    version: int
+    position: int
+    patient_id: str = ""
+    """The patient a claim names (empty for a decision)."""
+
+
+@dataclass(frozen=True)
+class NumberPair:
+    """A number's claim and its issuing decision (the last of each in log order), either
+    possibly missing."""
+
+    kind: str
+    number: str
+    claim: NumberRecord | None
+    issued: NumberRecord | None
+
+
+class Spill:
+    """The numbers and heads of the whole log, on disk until the end of the check."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")
+        self._db.execute(
+            "CREATE TABLE numbers (kind TEXT, number TEXT, side INTEGER, aggregate TEXT, "
+            "version INTEGER, position INTEGER, patient_id TEXT)"
+        )
+        self._db.execute("CREATE TABLE heads (line TEXT, aggregate INTEGER)")
+        self._numbers: list[tuple[str, str, int, str, int, int, str]] = []
+        self._heads: list[tuple[str, int]] = []
+        self.head_count = 0
+
+    def close(self) -> None:
+        """Drop the temporary database."""
+        self._db.close()
+
+    def number(self, side: int, record: NumberRecord) -> None:
+        """Keep one side of a number."""
+        r = record
+        self._numbers.append(
+            (r.kind, r.number, side, str(r.aggregate), r.version, r.position, r.patient_id)
+        )
+        if len(self._numbers) >= BATCH:
+            self._flush()
+
+    def head(self, line: str, aggregate: bool) -> None:
+        """Keep one line of the digest (`aggregate`: an aggregate's head, not a bad row)."""
+        self._heads.append((line, int(aggregate)))
+        self.head_count += int(aggregate)
+        if len(self._heads) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._db.executemany("INSERT INTO numbers VALUES (?, ?, ?, ?, ?, ?, ?)", self._numbers)
+        self._db.executemany("INSERT INTO heads VALUES (?, ?)", self._heads)
+        self._numbers, self._heads = [], []
+
+    def pairs(self) -> Iterator[NumberPair]:
+        """Every number with its claim and its decision, by kind and number."""
+        self._flush()
+        rows = self._db.execute(
+            "SELECT kind, number, side, aggregate, version, position, patient_id FROM numbers "
+            "ORDER BY kind, number, side, position"
+        )
+        for (kind, number), group in groupby(rows, key=lambda row: (row[0], row[1])):
+            last: dict[int, NumberRecord] = {}
+            for _, _, side, aggregate, version, position, patient_id in group:
+                last[side] = NumberRecord(
+                    kind, number, UUID(aggregate), version, position, patient_id
+                )
+            yield NumberPair(kind, number, last.get(CLAIM), last.get(ISSUED))
+
+    def digest(self, position: int) -> Digest:
+        """The digest of the kept lines (sorted, each ended by a newline) at `position`."""
+        self._flush()
+        sha = hashlib.sha256()
+        for (line,) in self._db.execute("SELECT line FROM heads ORDER BY line"):
+            sha.update(f"{line}\n".encode())
+        return Digest(position, self.head_count, sha.hexdigest())

@@ -1,0 +1,86 @@
+"""`rems verify` hashes a stored state from its bytes (audit/stored_hash.py) exactly as the
+domain hashes the decoded state, for any stored JSON: compact, spaced, escaped, with floats or
+long integers (AUDIT-FORMAT.md §1; issue 13)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from audit.stored_hash import hash_of_stored, plain_json
+from domain.chain import ChainError, stored_event_hash
+from tests.domain.test_jcs_fast_path import VALUES
+
+AGGREGATE = UUID("0f5b8a3e-54a1-5d0c-9d7e-6a1c2f0e7b41")
+TOPIC = "domain.patient_events:CbcRecorded"
+
+
+def domain_hash(state: dict[str, Any], version: int = 3) -> str | type[Exception]:
+    """What the domain's hash gives for the decoded state, or the error it raises."""
+    try:
+        return stored_event_hash(AGGREGATE, version, state, TOPIC)
+    except ChainError as error:
+        return type(error)
+
+
+def fast_hash(data: bytes, version: int = 3) -> str | type[Exception]:
+    """What the verifier's hash gives for the stored bytes, or the error it raises."""
+    try:
+        return hash_of_stored(AGGREGATE, version, orjson.loads(data), TOPIC, data)
+    except ChainError as error:
+        return type(error)
+
+
+def stored_forms(state: dict[str, Any]) -> list[bytes]:
+    """The bytes a store may hold for a state: as the mapper writes it, and spaced out."""
+    forms = [json.dumps(state, indent=1, ensure_ascii=False).encode()]
+    with contextlib.suppress(orjson.JSONEncodeError):  # beyond 64-bit integers: spaced only
+        forms.append(orjson.dumps(state))
+    return forms
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(), VALUES, max_size=6))
+def test_verify_hash_from_bytes_equals_the_domain_hash_on_any_state(body: dict[str, Any]) -> None:
+    """Any v2 state, floats, big integers, quotes, backslashes and non-ASCII included."""
+    state = {**body, "chain": 2}
+    try:
+        forms = stored_forms(state)
+    except UnicodeEncodeError:
+        assume(False)  # a lone surrogate cannot be stored as UTF-8 JSON
+    for data in forms:
+        assert fast_hash(data) == domain_hash(orjson.loads(data))
+
+
+@pytest.mark.parametrize(
+    ("data", "plain"),
+    [
+        (b'{"a":"x.5","b":1,"c":true,"d":false,"e":null,"chain":2}', True),
+        (b'{"a":25.0,"chain":2}', False),
+        (b'{"a":[1,2e3],"chain":2}', False),
+        (b'{"a":9007199254740993,"chain":2}', False),
+        (b'{"a":"\\"1.5","chain":2}', False),
+        ('{"é":1,"chain":2}'.encode(), False),
+    ],
+    ids=["strings-hold-dots", "float", "exponent", "long-integer", "escaped-quote", "non-ascii"],
+)
+def test_plain_json_is_read_off_the_bytes_outside_strings(data: bytes, plain: bool) -> None:
+    """Dots and `e` inside strings or in `true`/`false` are plain; floats, long integers, an
+    escaped quote or non-ASCII bytes send the state to the domain's own walk."""
+    assert plain_json(data) is plain
+    assert fast_hash(data) == domain_hash(orjson.loads(data))
+
+
+def test_v1_rows_and_odd_versions_keep_the_domain_hash() -> None:
+    """A state without `chain` (v1) and a version beyond JCS's integers take the domain path."""
+    v1 = b'{"a":1,"previous_hash":"00"}'
+    assert fast_hash(v1) == domain_hash(orjson.loads(v1))
+    v2 = b'{"a":1,"chain":2}'
+    assert fast_hash(v2, version=2**60) == domain_hash(orjson.loads(v2), version=2**60)
