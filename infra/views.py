@@ -103,6 +103,19 @@ class ViewDatabase:
         with self._pg.transaction():
             yield _PostgresCursor(self._pg)
 
+    def relax_durability(self) -> None:
+        """Let this connection's commits return before they reach the disk (SQLite WAL
+        `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`): a crashed process loses
+        nothing, a power loss (or the database server's crash) may lose the last commits, in
+        order. Only for rows whose loss repeats work (the relay's positions: the tail is sent
+        again, and dropped by the consumers)."""
+        with self._lock:
+            if self._sqlite is not None:
+                self._sqlite.execute("PRAGMA synchronous=NORMAL")
+            if self._pg is not None:
+                with self._pg.transaction():
+                    self._pg.execute("SET synchronous_commit TO off")
+
     def close(self) -> None:
         """Close the connection."""
         if self._sqlite is not None:

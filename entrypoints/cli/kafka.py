@@ -47,6 +47,9 @@ def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
     except BaseException:
         database.close()
         raise
+    # The store's pseudonym secret is written durably above; from here on the connection keeps
+    # positions and coming-of-age days, whose loss in a power cut only re-sends the tail.
+    database.relax_durability()
     return relay, database
 
 
