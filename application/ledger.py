@@ -31,7 +31,7 @@ from domain.base import LedgerEvent
 from domain.chain import NewAggregate
 from domain.duplicates import PersonIndex, project_person_index
 from domain.participants import ParticipantState, project_participant
-from domain.patient_events import project_patient
+from domain.patient_fold import project_patient
 from domain.patient_state import PatientState
 from domain.registry import (
     CommandReceipt,
@@ -127,13 +127,11 @@ class Ledger(Application[UUID]):
 
     def first_recorded_at(self) -> datetime | None:
         """When the ledger recorded its first event (None while empty)."""
-        first = self.notifications.event_from(1)
-        return first.timestamp if first else None
+        return self.notifications.recorded_at(1)
 
     def _read_last_recorded_at(self) -> datetime | None:
         end = self.notifications.end()
-        last = self.notifications.event_from(end) if end else None
-        return last.timestamp if last else None
+        return self.notifications.recorded_at(end) if end else None
 
     # ----------------------------------------------------------------- commands
     def execute(self, raw: Mapping[str, Any] | bytes | str, actor: str = "batch") -> dict[str, Any]:

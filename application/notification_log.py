@@ -7,6 +7,7 @@ select and the decode live in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -46,6 +47,20 @@ class NotificationLog:
     def end(self) -> int:
         """The last position (0 while the log is empty)."""
         return self._recorder.max_notification_id() or 0
+
+    def recorded_at(self, position: int) -> datetime | None:
+        """When the first event at or after a position was recorded (None past the end), read
+        from its stored state alone: no event class is loaded or validated, so a query starts
+        without the events' models."""
+        rows = self.read(max(position, 1), 1)
+        if not rows:
+            return None
+        data = rows[0].state
+        if self._mapper.cipher:
+            data = self._mapper.cipher.decrypt(data)
+        if self._mapper.compressor:
+            data = self._mapper.compressor.decompress(data)
+        return datetime.fromisoformat(self._mapper.transcoder.decode(data)["timestamp"])
 
     def event_from(self, position: int) -> LedgerEvent | None:
         """The first event at or after a position, or None past the end."""

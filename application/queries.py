@@ -12,7 +12,7 @@ from application.ledger import Ledger
 from application.program_ids import program_id
 from domain.base import LedgerEvent
 from domain.participants import ParticipantState, project_participant
-from domain.patient_events import PatientEvent, project_patient
+from domain.patient_fold import PatientEvent, project_patient
 from domain.patient_state import PatientState
 from domain.registry import aggregate_id
 from domain.rules.authorization import AuthorizationRequest, decide_authorization

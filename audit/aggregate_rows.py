@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.sql import SQL, Identifier
 
 from audit.digest import BadRow
 
 if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
     from application.ledger import Ledger
 
 PAGE = 2000
@@ -58,17 +58,17 @@ def rows_of_aggregate(ledger: Ledger, aggregate: UUID) -> list[Notification | Ba
                 (aggregate.hex,),
             )
             raws = [tuple(row) for row in cursor.fetchall()]
-    elif isinstance(recorder, PostgresApplicationRecorder):
+    else:
+        from psycopg.sql import SQL, Identifier
+
+        postgres = _postgres(recorder)
         statement = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {}.{} WHERE originator_id = %s"
-        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-        with recorder.datastore.transaction(commit=False) as cursor:
+        ).format(Identifier(postgres.datastore.schema), Identifier(postgres.events_table_name))
+        with postgres.datastore.transaction(commit=False) as cursor:
             cursor.execute(statement, (aggregate,))
             raws = [tuple(row.values()) for row in cursor.fetchall()]
-    else:  # pragma: no cover - the ledger is built on one of the two
-        msg = f"cannot read {type(recorder).__name__} by aggregate"
-        raise TypeError(msg)
     return sorted((_row(ledger, raw) for raw in raws), key=_position)
 
 
@@ -96,11 +96,19 @@ def _raw_rows(ledger: Ledger, page: int) -> Iterator[tuple[Any, ...]]:
     recorder = ledger.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
         yield from _sqlite_rows(recorder, page)
-    elif isinstance(recorder, PostgresApplicationRecorder):
-        yield from _postgres_rows(recorder, page)
-    else:  # pragma: no cover - the ledger is built on one of the two
+    else:
+        yield from _postgres_rows(_postgres(recorder), page)
+
+
+def _postgres(recorder: Any) -> PostgresApplicationRecorder:
+    """The ledger's recorder when it is PostgreSQL's. Its driver loads here, for a ledger on
+    PostgreSQL only: on SQLite, `rems verify` and whatever imports `audit` start without it."""
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    if not isinstance(recorder, PostgresApplicationRecorder):  # pragma: no cover - one of two
         msg = f"cannot read {type(recorder).__name__} by aggregate"
         raise TypeError(msg)
+    return recorder
 
 
 def _sqlite_rows(recorder: SQLiteApplicationRecorder, page: int) -> Iterator[tuple[Any, ...]]:
@@ -126,6 +134,8 @@ def _sqlite_rows(recorder: SQLiteApplicationRecorder, page: int) -> Iterator[tup
 
 
 def _postgres_rows(recorder: PostgresApplicationRecorder, page: int) -> Iterator[tuple[Any, ...]]:
+    from psycopg.sql import SQL, Identifier
+
     table = SQL("{}.{}").format(
         Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
     )

@@ -109,8 +109,9 @@ def _jcs_ready(value: Any) -> Any:
     if kind is float:
         if value.is_integer() and -JCS_SAFE_INTEGER <= value <= JCS_SAFE_INTEGER:
             return int(value)
-        # ECMAScript and Python print the same shortest digits; only the exponent forms differ.
-        if math.isfinite(value) and "e" not in repr(value):
+        # ECMAScript and Python print the same shortest digits; only the exponent forms differ,
+        # and an integral float past 2**53 (Python writes `9007199254740992.0`, JCS no `.0`).
+        if math.isfinite(value) and not value.is_integer() and "e" not in repr(value):
             return value
         raise _NotPlainError
     if kind is dict:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime
 
-from domain.patient_events import PatientEvent
+from domain.patient_fold import PatientEvent
 from domain.patient_state import (
     Authorization,
     AuthorizationStatus,

@@ -3,7 +3,7 @@ earlier record that a duplicate of it existed."""
 
 from __future__ import annotations
 
-from domain.patient_events import PatientEvent
+from domain.patient_fold import PatientEvent
 from domain.patient_state import DuplicateFlag, PatientState
 from domain.values import DuplicateFinding
 

@@ -2,15 +2,17 @@
 
 Each event only records a fact and folds it into the state (`apply`); every check happens in
 the application before the event is created, so replaying history never re-judges old facts.
+The base and the fold live in `domain.patient_fold` (a query on a stored state needs no event
+class).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
-from domain.base import LedgerEvent
 from domain.forms import ReproductiveFacts, Signatures
+from domain.patient_fold import PatientEvent as PatientEvent
+from domain.patient_fold import project_patient as project_patient
 from domain.patient_state import (
     Contraception,
     Enrollment,
@@ -30,21 +32,6 @@ from domain.values import (
     RiskCategory,
     Sex,
 )
-
-
-class PatientEvent(LedgerEvent):
-    """A fact on a patient's aggregate."""
-
-    def apply(self, state: PatientState | None) -> PatientState:
-        """The state after this fact."""
-        assert state is not None, f"{self.type_name} needs an enrolled patient"
-        return self.fold(state).model_copy(
-            update={"version": self.originator_version, "head_hash": self.hash}
-        )
-
-    def fold(self, state: PatientState) -> PatientState:
-        """This fact's change to an existing state."""
-        return state
 
 
 class PatientEnrolled(PatientEvent):
@@ -278,12 +265,3 @@ class PrescriberChanged(PatientEvent):
 
     def fold(self, state: PatientState) -> PatientState:
         return state.model_copy(update={"prescriber_id": self.prescriber_id})
-
-
-def project_patient(
-    state: PatientState | None, events: Iterable[PatientEvent]
-) -> PatientState | None:
-    """Fold a patient's events into its state (the aggregate projector)."""
-    for event in events:
-        state = event.apply(state)
-    return state

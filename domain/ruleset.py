@@ -69,8 +69,12 @@ class RuleSet(Frozen):
     """Under the system clock, a decision's `at` may differ from the server clock by this much."""
 
 
-RULESETS: tuple[RuleSet, ...] = (RuleSet(version="2026.1", effective_from=date(2000, 1, 1)),)
-"""Every rule set the program has had, oldest first."""
+RULESETS: tuple[RuleSet, ...] = (
+    RuleSet.model_construct(version="2026.1", effective_from=date(2000, 1, 1)),
+)
+"""Every rule set the program has had, oldest first. Constructed, not validated: validating here
+would build RuleSet's validator in every process that imports the rules (the CLI's start-up);
+tests/domain/test_ruleset_data.py validates each entry instead."""
 
 
 class UnknownRuleSetError(LookupError):

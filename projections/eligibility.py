@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.base import LedgerEvent
 from domain.participants import ParticipantEvent, ParticipantState
-from domain.patient_events import PatientEvent
+from domain.patient_fold import PatientEvent
 from domain.patient_state import PatientState
 from projections.view import Cursor, RowSealer
 

@@ -1,5 +1,8 @@
 """The `rems` commands and queries on the ledger: apply, eligibility, history, due, report,
-replay-decision, projections, and the demo."""
+replay-decision, projections, and the demo.
+
+The queries start without the command path: `apply` loads the batch and `replay-decision` the
+replay when they run (README, "Layout": the CLI starts fast)."""
 
 from __future__ import annotations
 
@@ -9,10 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from application.batch import apply_stream
 from application.ledger import Ledger
 from application.queries import default_now, eligibility, history, parse_as_of
-from application.replay import replay_decision
 from application.views import Views
 from entrypoints.cli import printing
 from entrypoints.cli.printing import print_json
@@ -30,6 +31,8 @@ def _as_of(args: argparse.Namespace, ledger: Ledger) -> datetime | None:
 
 
 def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
+    from application.batch import apply_stream
+
     try:
         source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as error:
@@ -77,6 +80,8 @@ def _cmd_projections(args: argparse.Namespace, ledger: Ledger) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace, ledger: Ledger) -> int:
+    from application.replay import replay_decision
+
     answer = replay_decision(ledger, args.reference)
     return _answer(args, answer, printing.replay)
 

@@ -28,8 +28,8 @@ from entrypoints.http.limits import BodyLimit, local_limit
 from entrypoints.http.openapi import install_openapi
 from entrypoints.http.policy import Forbidden
 from entrypoints.http.responses import error_body, error_response, result_response, status_of
+from entrypoints.interop import routes as interop_routes
 from entrypoints.interop.limits import body_limit, too_large_response
-from entrypoints.interop.routes import add_interop_routes
 from entrypoints.web import routes as web_routes
 from entrypoints.web.layout import message_page
 from entrypoints.web.signin import WebState
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     )
     app.state.api = ApiState(ledger or Ledger(settings or Settings.from_env()))
     app.state.web = WebState(app.state.api)
+    interop_routes.interop_state(app)
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:
@@ -134,6 +135,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(query_routes.router)
     app.include_router(tree_head_routes.router)
     app.include_router(web_routes.router)
-    add_interop_routes(app)
+    app.include_router(interop_routes.router)
     install_openapi(app)
     return app

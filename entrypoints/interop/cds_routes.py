@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -86,53 +86,56 @@ def _parse(raw: bytes, hook: str) -> CdsRequest:
     return call
 
 
-def add_cds_routes(app: FastAPI) -> None:
-    """Register discovery and the services."""
-    seen = SeenTokens()
+router = APIRouter()
+"""Discovery and the services; an app keeps the replay cache of accepted tokens in
+`app.state.cds_tokens` (`entrypoints.interop.routes.interop_state`)."""
 
-    # Discovery is open (CDS Hooks practice, §12.5): no security on this operation.
-    @app.get("/cds-services", tags=["cds-hooks"], openapi_extra={"security": []})
-    def discovery() -> dict[str, Any]:
-        """The CDS services this REMS administrator offers (CDS Hooks 2.0 discovery)."""
-        return {"services": [s.model_dump(exclude_none=True) for s in SERVICES]}
 
-    @app.post(
-        "/cds-services/{service_id}",
-        tags=["cds-hooks"],
-        response_model=None,
-        responses={
-            400: {"description": "Malformed request or wrong hook for the service"},
-            412: {"description": "No prefetched patient (the server queries no EHR)"},
-        },
-    )
-    async def service(request: Request, service_id: str) -> JSONResponse:
-        """One card per unmet rule for the order or patient; `{"cards": []}` when no
-        lenalidomide order is involved. Needs the EHR's CDS Hooks JWT."""
-        settings: InteropSettings = request.app.state.interop
-        audience = str(request.url.replace(query=""))
-        try:
-            claims = verify_cds_jwt(request.headers.get("authorization"), audience, settings, seen)
-        except CdsAuthError as error:
-            return _error(
-                error.status,
-                "unauthenticated" if error.status == 401 else "forbidden",
-                error.message,
-            )
-        hook = BY_ID.get(service_id)
-        if hook is None:
-            return _error(404, "not_found", f"No CDS service {service_id!r} here.")
-        state: ApiState = request.app.state.api
-        try:
-            call = _parse(await request.body(), hook.hook)
-            answer = answer_hook(state.views, call, settings.canonical, settings.program_url)
-        except CdsProblem as problem:
-            return _error(problem.status, problem.code, problem.message)
-        # The actor of a CDS read: the EHR and the prescriber it asserts (no PHI).
-        log.info(
-            "cds %s actor=ehr:%s prescriber:%s cards=%d",
-            service_id,
-            claims["iss"],
-            answer.prescriber_id or "-",
-            len(answer.cards),
+# Discovery is open (CDS Hooks practice, §12.5): no security on this operation.
+@router.get("/cds-services", tags=["cds-hooks"], openapi_extra={"security": []})
+def discovery() -> dict[str, Any]:
+    """The CDS services this REMS administrator offers (CDS Hooks 2.0 discovery)."""
+    return {"services": [s.model_dump(exclude_none=True) for s in SERVICES]}
+
+
+@router.post(
+    "/cds-services/{service_id}",
+    tags=["cds-hooks"],
+    response_model=None,
+    responses={
+        400: {"description": "Malformed request or wrong hook for the service"},
+        412: {"description": "No prefetched patient (the server queries no EHR)"},
+    },
+)
+async def service(request: Request, service_id: str) -> JSONResponse:
+    """One card per unmet rule for the order or patient; `{"cards": []}` when no
+    lenalidomide order is involved. Needs the EHR's CDS Hooks JWT."""
+    settings: InteropSettings = request.app.state.interop
+    seen: SeenTokens = request.app.state.cds_tokens
+    audience = str(request.url.replace(query=""))
+    try:
+        claims = verify_cds_jwt(request.headers.get("authorization"), audience, settings, seen)
+    except CdsAuthError as error:
+        return _error(
+            error.status,
+            "unauthenticated" if error.status == 401 else "forbidden",
+            error.message,
         )
-        return JSONResponse({"cards": answer.cards})
+    hook = BY_ID.get(service_id)
+    if hook is None:
+        return _error(404, "not_found", f"No CDS service {service_id!r} here.")
+    state: ApiState = request.app.state.api
+    try:
+        call = _parse(await request.body(), hook.hook)
+        answer = answer_hook(state.views, call, settings.canonical, settings.program_url)
+    except CdsProblem as problem:
+        return _error(problem.status, problem.code, problem.message)
+    # The actor of a CDS read: the EHR and the prescriber it asserts (no PHI).
+    log.info(
+        "cds %s actor=ehr:%s prescriber:%s cards=%d",
+        service_id,
+        claims["iss"],
+        answer.prescriber_id or "-",
+        len(answer.cards),
+    )
+    return JSONResponse({"cards": answer.cards})

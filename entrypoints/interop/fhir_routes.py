@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from entrypoints.http.dependencies import ApiState, principal_of
@@ -54,59 +54,64 @@ def _problem_response(problem: FhirProblem) -> Response:
     return outcome_response(problem.status, problem.code, problem.text, problem.expression)
 
 
-def add_fhir_routes(app: FastAPI) -> None:
-    """Register the FHIR endpoint (documented by its CapabilityStatement, not OpenAPI)."""
+router = APIRouter()
+"""The FHIR endpoint (documented by its CapabilityStatement, not OpenAPI)."""
 
-    @app.get("/fhir/metadata", include_in_schema=False)
-    def metadata(request: Request) -> Response:
-        settings = interop_settings(request)
-        base = str(request.base_url).rstrip("/") + "/fhir"
-        return fhir_response(capability_statement(settings.canonical, base))
 
-    @app.get("/fhir/OperationDefinition/rems-etasu", include_in_schema=False)
-    def definition(request: Request) -> Response:
-        return fhir_response(operation_definition(interop_settings(request).canonical))
+@router.get("/fhir/metadata", include_in_schema=False)
+def metadata(request: Request) -> Response:
+    settings = interop_settings(request)
+    base = str(request.base_url).rstrip("/") + "/fhir"
+    return fhir_response(capability_statement(settings.canonical, base))
 
-    @app.post(OPERATION, include_in_schema=False)
-    async def etasu_post(request: Request) -> Response:
+
+@router.get("/fhir/OperationDefinition/rems-etasu", include_in_schema=False)
+def definition(request: Request) -> Response:
+    return fhir_response(operation_definition(interop_settings(request).canonical))
+
+
+@router.post(OPERATION, include_in_schema=False)
+async def etasu_post(request: Request) -> Response:
+    try:
+        principal = _principal(request)
+        if problem := _media_type_problem(request):
+            raise problem
         try:
-            principal = _principal(request)
-            if problem := _media_type_problem(request):
-                raise problem
-            try:
-                body: Any = orjson.loads(await request.body())
-            except orjson.JSONDecodeError:
-                raise FhirProblem(400, "structure", "The body is not JSON.") from None
-            etasu = parse_etasu_request(body, interop_settings(request).canonical)
-            return _answer(request, principal, etasu)
-        except FhirProblem as problem:
-            return _problem_response(problem)
-        except Exception as error:
-            log.error("fhir $rems-etasu failed: %s", type(error).__name__)
-            return outcome_response(500, "exception", "The server could not answer.")
+            body: Any = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            raise FhirProblem(400, "structure", "The body is not JSON.") from None
+        etasu = parse_etasu_request(body, interop_settings(request).canonical)
+        return _answer(request, principal, etasu)
+    except FhirProblem as problem:
+        return _problem_response(problem)
+    except Exception as error:
+        log.error("fhir $rems-etasu failed: %s", type(error).__name__)
+        return outcome_response(500, "exception", "The server could not answer.")
 
-    @app.get(OPERATION, include_in_schema=False)
-    def etasu_get(request: Request) -> Response:
-        try:
-            principal = _principal(request)
-            numbers = [
-                request.query_params[n]
-                for n in ("case_number", "caseNumber", "authNumber")
-                if n in request.query_params
-            ]
-            if not numbers:
-                raise FhirProblem(400, "required", "Give case_number.", "case_number")
-            etasu = EtasuRequest(number=numbers[0], number_at="case_number")
-            return _answer(request, principal, etasu)
-        except FhirProblem as problem:
-            return _problem_response(problem)
 
-    @app.api_route(
-        "/fhir/{rest:path}",
-        methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
-        include_in_schema=False,
-    )
-    def unknown(rest: str) -> Response:
-        if "$" in rest:
-            return outcome_response(404, "not-supported", "Unknown operation.")
-        return outcome_response(404, "not-found", "No such FHIR resource or interaction here.")
+@router.get(OPERATION, include_in_schema=False)
+def etasu_get(request: Request) -> Response:
+    try:
+        principal = _principal(request)
+        numbers = [
+            request.query_params[n]
+            for n in ("case_number", "caseNumber", "authNumber")
+            if n in request.query_params
+        ]
+        if not numbers:
+            raise FhirProblem(400, "required", "Give case_number.", "case_number")
+        etasu = EtasuRequest(number=numbers[0], number_at="case_number")
+        return _answer(request, principal, etasu)
+    except FhirProblem as problem:
+        return _problem_response(problem)
+
+
+@router.api_route(
+    "/fhir/{rest:path}",
+    methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+    include_in_schema=False,
+)
+def unknown(rest: str) -> Response:
+    if "$" in rest:
+        return outcome_response(404, "not-supported", "Unknown operation.")
+    return outcome_response(404, "not-found", "No such FHIR resource or interaction here.")

@@ -4,8 +4,9 @@ enforces the limit (the Content-Length check in `entrypoints.http.app`) can read
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
+from entrypoints.http.responses import error_response
 from entrypoints.interop.fhir_build import outcome_response
 
 MIB = 1024 * 1024
@@ -25,5 +26,4 @@ def too_large_response(path: str, limit: int) -> Response:
     text = f"The body is limited to {limit} bytes."
     if path == "/fhir" or path.startswith("/fhir/"):
         return outcome_response(413, "too-costly", text)
-    body = {"ok": False, "error": {"code": "too_large", "message": text, "reasons": []}}
-    return JSONResponse(body, status_code=413)
+    return error_response("too_large", text)

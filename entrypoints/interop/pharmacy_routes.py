@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from application.errors import NotFound
@@ -133,148 +133,153 @@ def _answer(state: ApiState, message_id: str, body: dict[str, Any]) -> JSONRespo
     )
 
 
-def add_pharmacy_routes(app: FastAPI) -> None:
-    """Register the three pharmacy messages."""
+async def message_problem(request: Request, error: MessageProblem) -> JSONResponse:
+    """A refused pharmacy message in the API's envelope, with its own status (INTEROP.md §4);
+    the app's exception handler of `MessageProblem` (a router holds none)."""
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    body = error_body(error.code, error.message)
+    return JSONResponse(body, status_code=error.status, headers=headers)
 
-    @app.exception_handler(MessageProblem)
-    async def problem(request: Request, error: MessageProblem) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        body = error_body(error.code, error.message)
-        return JSONResponse(body, status_code=error.status, headers=headers)
 
-    @app.post("/ncpdp/rems-request", tags=["pharmacy"], response_model=None)
-    async def rems_request(request: Request) -> JSONResponse:
-        """REMSRequest -> REMSResponse: a dispense confirmation (`request_dispense_confirmation`);
-        Approved with the confirmation number, or Denied with every unmet rule."""
-        principal = _pharmacy(request)
-        message = await _message(request)
-        message_id, sent = header(message)
-        body = path(message, *REQUEST)
-        reference = required_text(body, "REMSReferenceID")
-        case = required_text(body, "Request", "SolicitedModel", "REMSCaseID")
-        patient_id = required_text(body, *PATIENT_ID)
-        supply = path(body, "MedicationPrescribed", "DaysSupply")
-        if isinstance(supply, bool) or not isinstance(supply, int):
-            raise MessageProblem(422, "invalid", "MedicationPrescribed.DaysSupply: a number.")
-        check_product(body, "MedicationPrescribed")
-        check_pharmacy(body, principal.subject)
-        state: ApiState = request.app.state.api
-        command = _command(
-            "request_dispense_confirmation",
-            message_id,
-            sent,
-            pharmacy_id=principal.subject,
-            patient_id=patient_id,
-            authorization_number=case,
-            days_supply=supply,
-        )
-        result = state.execute(command, principal)
-        if (error := _ledger_error(result)) is not None:
-            return error
-        answer = _rems_response(state, result, reference, case, patient_id)
-        return _answer(state, message_id, {"REMSResponse": answer})
+router = APIRouter()
+"""The three pharmacy messages (their refusals answered by `message_problem`)."""
 
-    @app.post("/ncpdp/rems-initiation", tags=["pharmacy"], response_model=None)
-    async def rems_initiation(request: Request) -> JSONResponse:
-        """REMSInitiationRequest -> REMSInitiationResponse: the patient's eligibility, read only.
-        A pharmacy reads a patient whose authorization number it presents or for whom it holds
-        a confirmation (RULES.md, pharmacy reads); any other patient is answered as unknown."""
-        principal = _pharmacy(request)
-        message = await _message(request)
-        message_id, _ = header(message)
-        body = path(message, *INITIATION)
-        reference = required_text(body, "REMSReferenceID")
-        patient_id = required_text(body, *PATIENT_ID)
-        check_pharmacy(body, principal.subject)
-        state: ApiState = request.app.state.api
-        case = path(body, "Request", "SolicitedModel", "REMSCaseID")
-        presented = isinstance(case, str) and patient_of_number(state.ledger, case) == patient_id
-        now = default_now(state.ledger)
-        try:
-            read = read_patient(state.views, patient_id)
-        except NotFound:
-            read = None
-        holds = read is not None and any(
-            c.pharmacy_id == principal.subject for c in read.patient.confirmations
-        )
-        if read is None or not (presented or holds):
-            closed = {
-                "ReasonCode": "EM",
-                "REMSNote": "EM: no enrolled patient matches, or no "
-                "authorization number of this patient was presented.",
-            }
-            status: dict[str, Any] = {"Closed": closed}
-            ledger: dict[str, Any] = {"reasons": []}
-        else:
-            at = state.views.decision_time(now)
-            answer = eligibility_answer(read.patient, read.prescriber_of_record, at)
-            if answer["eligible"] or open_authorization(read.patient, now):
-                status = {
-                    "Open": {
-                        "REMSPatientID": patient_id,
-                        "REMSPatientRiskCategory": answer["risk_category"],
-                    }
-                }
-            else:
-                reasons = answer["reasons"]
-                status = {
-                    "Closed": {
-                        "ReasonCode": denied_code([r["rule"] for r in reasons]),
-                        "REMSNote": note(reasons, "Not eligible."),
-                    }
-                }
-            ledger = {"reasons": answer["reasons"], "risk_category": answer["risk_category"]}
-        response = {
-            "REMSReferenceID": reference,
-            "Response": {"ResponseStatus": status},
-            "Ledger": ledger,
+
+@router.post("/ncpdp/rems-request", tags=["pharmacy"], response_model=None)
+async def rems_request(request: Request) -> JSONResponse:
+    """REMSRequest -> REMSResponse: a dispense confirmation (`request_dispense_confirmation`);
+    Approved with the confirmation number, or Denied with every unmet rule."""
+    principal = _pharmacy(request)
+    message = await _message(request)
+    message_id, sent = header(message)
+    body = path(message, *REQUEST)
+    reference = required_text(body, "REMSReferenceID")
+    case = required_text(body, "Request", "SolicitedModel", "REMSCaseID")
+    patient_id = required_text(body, *PATIENT_ID)
+    supply = path(body, "MedicationPrescribed", "DaysSupply")
+    if isinstance(supply, bool) or not isinstance(supply, int):
+        raise MessageProblem(422, "invalid", "MedicationPrescribed.DaysSupply: a number.")
+    check_product(body, "MedicationPrescribed")
+    check_pharmacy(body, principal.subject)
+    state: ApiState = request.app.state.api
+    command = _command(
+        "request_dispense_confirmation",
+        message_id,
+        sent,
+        pharmacy_id=principal.subject,
+        patient_id=patient_id,
+        authorization_number=case,
+        days_supply=supply,
+    )
+    result = state.execute(command, principal)
+    if (error := _ledger_error(result)) is not None:
+        return error
+    answer = _rems_response(state, result, reference, case, patient_id)
+    return _answer(state, message_id, {"REMSResponse": answer})
+
+
+@router.post("/ncpdp/rems-initiation", tags=["pharmacy"], response_model=None)
+async def rems_initiation(request: Request) -> JSONResponse:
+    """REMSInitiationRequest -> REMSInitiationResponse: the patient's eligibility, read only.
+    A pharmacy reads a patient whose authorization number it presents or for whom it holds
+    a confirmation (RULES.md, pharmacy reads); any other patient is answered as unknown."""
+    principal = _pharmacy(request)
+    message = await _message(request)
+    message_id, _ = header(message)
+    body = path(message, *INITIATION)
+    reference = required_text(body, "REMSReferenceID")
+    patient_id = required_text(body, *PATIENT_ID)
+    check_pharmacy(body, principal.subject)
+    state: ApiState = request.app.state.api
+    case = path(body, "Request", "SolicitedModel", "REMSCaseID")
+    presented = isinstance(case, str) and patient_of_number(state.ledger, case) == patient_id
+    now = default_now(state.ledger)
+    try:
+        read = read_patient(state.views, patient_id)
+    except NotFound:
+        read = None
+    holds = read is not None and any(
+        c.pharmacy_id == principal.subject for c in read.patient.confirmations
+    )
+    if read is None or not (presented or holds):
+        closed = {
+            "ReasonCode": "EM",
+            "REMSNote": "EM: no enrolled patient matches, or no "
+            "authorization number of this patient was presented.",
         }
-        return _answer(state, message_id, {"REMSInitiationResponse": response})
-
-    @app.post("/ncpdp/rx-fill", tags=["pharmacy"], response_model=None)
-    async def rx_fill(request: Request) -> JSONResponse:
-        """RxFill (Dispensed) -> `record_dispense` by the confirmation number."""
-        principal = _pharmacy(request)
-        message = await _message(request)
-        message_id, sent = header(message)
-        body = path(message, "Body", "RxFill")
-        if not isinstance(path(body, "FillStatus"), dict) or "Dispensed" not in body["FillStatus"]:
-            msg = "RxFill.FillStatus: only Dispensed is recorded in this version."
-            raise MessageProblem(422, "invalid", msg)
-        confirmation = required_text(body, "REMSAuthorizationNumber")
-        capsules = path(body, "MedicationDispensed", "Quantity", "Value")
-        flags = {k: path(body, k) for k in ("MedicationGuideProvided", "Counseled")}
-        if isinstance(capsules, bool) or not isinstance(capsules, int):
-            raise MessageProblem(422, "invalid", "MedicationDispensed.Quantity.Value: a number.")
-        if not all(isinstance(v, bool) for v in flags.values()):
-            msg = "MedicationGuideProvided, Counseled: required booleans (D2, D3)."
-            raise MessageProblem(422, "invalid", msg)
-        check_pharmacy(body, principal.subject)
-        state: ApiState = request.app.state.api
-        command = _command(
-            "record_dispense",
-            message_id,
-            sent,
-            pharmacy_id=principal.subject,
-            confirmation_number=confirmation,
-            medication_guide_provided=flags["MedicationGuideProvided"],
-            counseled=flags["Counseled"],
-            capsules=capsules,
-        )
-        result = state.execute(command, principal)
-        if (error := _ledger_error(result)) is not None:
-            return error
-        duplicate = result.get("error", {}).get("code") == "duplicate"
-        first = result["original"] if duplicate else result
-        if first.get("ok"):
-            answer: dict[str, Any] = {"Status": {"Code": "000"}, "Ledger": dict(first)}
-        else:
-            reasons = first["error"]["reasons"]
-            description = note(reasons, first["error"]["message"])
-            answer = {
-                "Error": {"Code": "EC", "Description": description},
-                "Ledger": {"reasons": reasons},
+        status: dict[str, Any] = {"Closed": closed}
+        ledger: dict[str, Any] = {"reasons": []}
+    else:
+        at = state.views.decision_time(now)
+        answer = eligibility_answer(read.patient, read.prescriber_of_record, at)
+        if answer["eligible"] or open_authorization(read.patient, now):
+            status = {
+                "Open": {
+                    "REMSPatientID": patient_id,
+                    "REMSPatientRiskCategory": answer["risk_category"],
+                }
             }
-        if duplicate:
-            answer["Ledger"]["duplicate"] = True
-        return _answer(state, message_id, answer)
+        else:
+            reasons = answer["reasons"]
+            status = {
+                "Closed": {
+                    "ReasonCode": denied_code([r["rule"] for r in reasons]),
+                    "REMSNote": note(reasons, "Not eligible."),
+                }
+            }
+        ledger = {"reasons": answer["reasons"], "risk_category": answer["risk_category"]}
+    response = {
+        "REMSReferenceID": reference,
+        "Response": {"ResponseStatus": status},
+        "Ledger": ledger,
+    }
+    return _answer(state, message_id, {"REMSInitiationResponse": response})
+
+
+@router.post("/ncpdp/rx-fill", tags=["pharmacy"], response_model=None)
+async def rx_fill(request: Request) -> JSONResponse:
+    """RxFill (Dispensed) -> `record_dispense` by the confirmation number."""
+    principal = _pharmacy(request)
+    message = await _message(request)
+    message_id, sent = header(message)
+    body = path(message, "Body", "RxFill")
+    if not isinstance(path(body, "FillStatus"), dict) or "Dispensed" not in body["FillStatus"]:
+        msg = "RxFill.FillStatus: only Dispensed is recorded in this version."
+        raise MessageProblem(422, "invalid", msg)
+    confirmation = required_text(body, "REMSAuthorizationNumber")
+    capsules = path(body, "MedicationDispensed", "Quantity", "Value")
+    flags = {k: path(body, k) for k in ("MedicationGuideProvided", "Counseled")}
+    if isinstance(capsules, bool) or not isinstance(capsules, int):
+        raise MessageProblem(422, "invalid", "MedicationDispensed.Quantity.Value: a number.")
+    if not all(isinstance(v, bool) for v in flags.values()):
+        msg = "MedicationGuideProvided, Counseled: required booleans (D2, D3)."
+        raise MessageProblem(422, "invalid", msg)
+    check_pharmacy(body, principal.subject)
+    state: ApiState = request.app.state.api
+    command = _command(
+        "record_dispense",
+        message_id,
+        sent,
+        pharmacy_id=principal.subject,
+        confirmation_number=confirmation,
+        medication_guide_provided=flags["MedicationGuideProvided"],
+        counseled=flags["Counseled"],
+        capsules=capsules,
+    )
+    result = state.execute(command, principal)
+    if (error := _ledger_error(result)) is not None:
+        return error
+    duplicate = result.get("error", {}).get("code") == "duplicate"
+    first = result["original"] if duplicate else result
+    if first.get("ok"):
+        answer: dict[str, Any] = {"Status": {"Code": "000"}, "Ledger": dict(first)}
+    else:
+        reasons = first["error"]["reasons"]
+        description = note(reasons, first["error"]["message"])
+        answer = {
+            "Error": {"Code": "EC", "Description": description},
+            "Ledger": {"reasons": reasons},
+        }
+    if duplicate:
+        answer["Ledger"]["duplicate"] = True
+    return _answer(state, message_id, answer)

@@ -65,3 +65,10 @@ def test_fast_jcs_equals_the_rfc8785_package_at_the_edges(payload: dict[str, Any
     """The edges where a plain JSON writer and JCS could part: integer range, member-name
     order beyond the BMP, lone surrogates, float forms, escapes."""
     assert fast(payload) == reference(payload)
+
+
+@pytest.mark.parametrize("value", [2.0**53, 2.0**53 + 2, 1e15 * 9.5, -(2.0**53)])
+def test_an_integral_float_past_2_53_is_written_as_jcs_writes_it(value: float) -> None:
+    """An integral float beyond the safe integers but below the exponent forms is written
+    without Python's `.0`, as the `rfc8785` package writes it."""
+    assert fast({"x": value}) == reference({"x": value})

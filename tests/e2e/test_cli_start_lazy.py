@@ -1,0 +1,67 @@
+"""What a start-up leaves unloaded (issue 9): a query on caught-up read models decodes no event,
+so the patient's event classes are not imported; `rems verify` on SQLite never loads the
+PostgreSQL driver."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import make_ledger
+from tests.e2e.test_cli_start import env_on
+from tests.program import Program
+
+
+def modules_after(database: Path, *args: str) -> set[str]:
+    """Every module a `rems ARGS` run had imported when it ended."""
+    probe = (
+        "import sys\n"
+        "from entrypoints.cli.main import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env_on(database),
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    return set(run.stderr.decode().split("\n")[-2].split())
+
+
+def test_eligibility_on_caught_up_read_models_imports_no_patient_event(tmp_path: Path) -> None:
+    """Once the read models hold every event, `rems eligibility ID` answers from the stored
+    state: the patient's fact events, the batch and the replay are never imported."""
+    database = tmp_path / "rems.db"
+    ledger = make_ledger(f"sqlite:///{database}")
+    Program(ledger).participants().ready_male("M1")
+    ledger.close()
+    subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "projections", "run"],
+        env=env_on(database),
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    loaded = modules_after(database, "eligibility", "M1")
+    assert "domain.patient_fold" in loaded
+    assert "domain.patient_events" not in loaded
+    assert "application.batch" not in loaded
+    assert "application.replay" not in loaded
+
+
+def test_verify_on_sqlite_never_loads_the_postgres_driver(tmp_path: Path) -> None:
+    """`rems verify` on a SQLite store reads it without importing psycopg."""
+    database = tmp_path / "rems.db"
+    ledger = make_ledger(f"sqlite:///{database}")
+    Program(ledger).participants().ready_male("M1")
+    ledger.close()
+    loaded = modules_after(database, "verify")
+    assert "audit.aggregate_rows" in loaded
+    assert "psycopg" not in loaded
+    assert "eventsourcing.postgres" not in loaded
