@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,15 +174,3 @@ def rotate_key(key_file: Path) -> dict[str, Any]:
     _save_records(key_file, [*retired, old_record, record])
     _write_private(key_file, key, exclusive=False)
     return record
-
-
-def create_encryption_key_file(path: Path) -> bool:
-    """32 random bytes, standard base64 and a newline, mode 0600; False when it exists."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(base64.b64encode(secrets.token_bytes(32)) + b"\n")
-    return True

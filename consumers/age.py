@@ -44,21 +44,23 @@ class AgeChanges:
                 "(aggregate_id TEXT PRIMARY KEY, due TEXT NOT NULL)"
             )
 
-    def note(self, event: PatientEnrolled) -> None:
-        """Remember when an enrolled minor comes of age; forget a patient enrolled as adult."""
-        on = event.occurred_at.date()
-        adult_age = ruleset_in_force(on).adult_age
-        key = str(event.originator_id)
+    def note(self, *events: PatientEnrolled) -> None:
+        """Remember when each enrolled minor comes of age and forget a patient enrolled as an
+        adult, in log order, in one transaction."""
         with self.database.transaction() as cursor:
-            if age_on(event.date_of_birth, on) >= adult_age:
-                cursor.execute("DELETE FROM relay_age_changes WHERE aggregate_id = ?", (key,))
-                return
-            due = birthday(event.date_of_birth, adult_age).isoformat()
-            cursor.execute(
-                "INSERT INTO relay_age_changes (aggregate_id, due) VALUES (?, ?) "
-                "ON CONFLICT (aggregate_id) DO UPDATE SET due = excluded.due",
-                (key, self.sealer.seal(due)),
-            )
+            for event in events:
+                on = event.occurred_at.date()
+                adult_age = ruleset_in_force(on).adult_age
+                key = str(event.originator_id)
+                if age_on(event.date_of_birth, on) >= adult_age:
+                    cursor.execute("DELETE FROM relay_age_changes WHERE aggregate_id = ?", (key,))
+                    continue
+                due = birthday(event.date_of_birth, adult_age).isoformat()
+                cursor.execute(
+                    "INSERT INTO relay_age_changes (aggregate_id, due) VALUES (?, ?) "
+                    "ON CONFLICT (aggregate_id) DO UPDATE SET due = excluded.due",
+                    (key, self.sealer.seal(due)),
+                )
 
     def due_by(self, day: date) -> list[tuple[UUID, date]]:
         """The (aggregate, day) of every change due on or before `day`."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from pydantic import AwareDatetime, Field
 
 from consumers.pseudonyms import Pseudonyms
@@ -70,6 +71,9 @@ WITHHELD = frozenset(
 out as rule IDs only; their messages can name the patient)."""
 FREE_TEXT_FLAGS = {"concerns": "has_concerns", "evidence": "has_evidence"}
 INTERNAL = frozenset({"previous_hash", "hash", "command_id", "actor"})
+NOT_IN_PAYLOAD = set(
+    INTERNAL | {"originator_id", "originator_version", "timestamp", "occurred_at", "event_id"}
+)
 
 
 class Envelope(Frozen):
@@ -123,23 +127,16 @@ def _scrub(value: Any) -> Any:
             if key in FREE_TEXT_FLAGS:
                 clean[FREE_TEXT_FLAGS[key]] = bool(item)
             elif key not in WITHHELD:
-                clean[key] = _scrub(item)
+                clean[key] = _scrub(item) if isinstance(item, dict | list) else item
         return clean
     if isinstance(value, list):
-        return [_scrub(item) for item in value]
+        return [_scrub(item) if isinstance(item, dict | list) else item for item in value]
     return value
 
 
 def payload_of(event: LedgerEvent) -> dict[str, Any]:
     """The event's publishable fields."""
-    exclude = INTERNAL | {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "occurred_at",
-        "event_id",
-    }
-    payload: dict[str, Any] = _scrub(event.model_dump(mode="json", exclude=set(exclude)))
+    payload: dict[str, Any] = _scrub(event.model_dump(mode="json", exclude=NOT_IN_PAYLOAD))
     return payload
 
 
@@ -162,3 +159,25 @@ def envelope(event: LedgerEvent, position: int, pseudonyms: Pseudonyms) -> Envel
         position=position,
         payload=payload_of(event),
     )
+
+
+def encoded_message(
+    event: LedgerEvent, position: int, pseudonyms: Pseudonyms
+) -> tuple[bytes, bytes]:
+    """The (key, value) bytes the relay sends for an event: the very bytes of
+    `envelope(...).model_dump_json()`, without building and validating the model (the relay's
+    hot path; `tests/integration/test_relay_encoding.py` holds the two equal)."""
+    aggregate = published_aggregate_id(event, pseudonyms)
+    body = {
+        "event_id": str(event.event_id),
+        "type": event.type_name,
+        "schema_version": SCHEMA_VERSION,
+        "aggregate_id": aggregate,
+        "aggregate_version": event.originator_version,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.timestamp,
+        "position": position,
+        "payload": payload_of(event),
+    }
+    # OPT_UTC_Z: a UTC instant as `Z`, as pydantic writes it.
+    return aggregate.encode(), orjson.dumps(body, option=orjson.OPT_UTC_Z)

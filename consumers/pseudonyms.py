@@ -24,6 +24,7 @@ from infra.settings import Settings
 from infra.views import ViewDatabase
 
 STORE_SECRET_NAME = "topic-pseudonym"
+REMEMBERED = 100_000
 
 
 class Pseudonyms:
@@ -31,10 +32,17 @@ class Pseudonyms:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._known: dict[UUID, UUID] = {}
 
     def of(self, aggregate: UUID) -> UUID:
-        """The pseudonym of a patient aggregate."""
-        return keyed_pseudonym(self._key, aggregate)
+        """The pseudonym of a patient aggregate (the recent ones remembered: the relay asks for
+        one per message)."""
+        known = self._known.get(aggregate)
+        if known is None:
+            if len(self._known) >= REMEMBERED:
+                self._known.clear()
+            known = self._known[aggregate] = keyed_pseudonym(self._key, aggregate)
+        return known
 
     def of_patient(self, patient_id: str) -> str:
         """The pseudonym of a program patient ID, as topics carry it (the ledger's side of the

@@ -5,37 +5,47 @@ the broker acknowledged every message up to it (idempotent producer, `acks=all`)
 nothing and re-sends at most the unacknowledged tail, which consumers drop by event ID. While the
 broker is away the relay retries with a growing pause and says so in its log.
 
+Batches are pipelined: while batch N is in flight the relay reads, encodes and sends batch N+1
+(at most `in_flight` batches sent and unrecorded), and records positions batch by batch, in log
+order, each only once all its messages are acknowledged. The unacknowledged tail is therefore at
+most `batch_size * in_flight` log entries (`Relay.most_unrecorded`).
+
 A batch that fails leaves the producer suspect: kafka-python resets an idempotent producer's ID
 when a batch expires in flight (the broker dead longer than the delivery timeout) and that
-producer may never send again. So after a failed batch the relay closes its producer and makes
-a new one from its factory before the retry, and the unacknowledged tail is sent once more.
-Stopping (`stop` set) interrupts the wait for acknowledgements, so a stalled relay exits.
+producer may never send again. So after a failure the relay closes its producer (aborting every
+batch still pending) and makes a new one from its factory before the retry, and the
+unacknowledged tail is sent once more. Stopping (`stop` set) interrupts the wait for
+acknowledgements, so a stalled relay exits.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from eventsourcing.utils import resolve_topic
+
+from consumers.acknowledgements import ACK_TIMEOUT_S, RelayStopped, await_acknowledgements
 from consumers.age import AGE_CHANGE_TOPIC, AgeChanges, PatientLookup, age_change_message
-from consumers.envelope import envelope, topic_for
+from consumers.envelope import encoded_message, topic_for_class
 from consumers.pseudonyms import Pseudonyms
+from consumers.relay_positions import RELAY_NAME, RelayPositions
 from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.patient_events import PatientEnrolled
-from infra.views import ViewDatabase
+
+__all__ = ["ACK_TIMEOUT_S", "RELAY_NAME", "Publisher", "Relay", "RelayPositions", "RelayStopped"]
 
 log = logging.getLogger("rems.relay")
 
-RELAY_NAME = "kafka"
-ACK_TIMEOUT_S = 20.0
-ACK_PATIENCE_S = 3.0
-"""How long the relay waits for acknowledgements before saying in its log that it is waiting."""
+BATCH_SIZE = 250
+IN_FLIGHT_BATCHES = 2
 
 
 class Publisher(Protocol):
@@ -54,45 +64,26 @@ class Publisher(Protocol):
         ...
 
 
-class RelayStopped(Exception):
-    """`stop` was set while the relay waited for the broker; the batch is left unrecorded."""
+@dataclass(frozen=True)
+class SentBatch:
+    """Log entries sent to the broker and not yet recorded as acknowledged."""
 
-
-class RelayPositions:
-    """The relay's last acknowledged log position, in the ledger's database."""
-
-    def __init__(self, database: ViewDatabase, name: str = RELAY_NAME) -> None:
-        self.database = database
-        self.name = name
-        with database.transaction() as cursor:
-            cursor.execute(
-                "CREATE TABLE IF NOT EXISTS relay_positions "
-                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            )
-            cursor.execute(
-                "INSERT INTO relay_positions (name, position) VALUES (?, 0) "
-                "ON CONFLICT (name) DO NOTHING",
-                (name,),
-            )
-
-    def get(self) -> int:
-        """The last position the broker acknowledged."""
-        with self.database.transaction() as cursor:
-            row = cursor.fetchone(
-                "SELECT position FROM relay_positions WHERE name = ?", (self.name,)
-            )
-        return int(row[0]) if row else 0
-
-    def set(self, position: int) -> None:
-        """Record a new acknowledged position."""
-        with self.database.transaction() as cursor:
-            cursor.execute(
-                "UPDATE relay_positions SET position = ? WHERE name = ?", (position, self.name)
-            )
+    last: int
+    """The last log position of the batch."""
+    entries: int
+    """How many log entries it passes (internal ones included)."""
+    futures: list[Any]
+    """One per message sent."""
+    enrolled: list[PatientEnrolled]
+    """Its enrollments (their coming of age is noted once the batch is acknowledged)."""
+    seen_at: datetime | None
+    """The ledger's latest recorded time up to the end of the batch, as its published events
+    show it (internal events are not decoded; each comes with published ones, or is a lone
+    receipt of a command that recorded nothing)."""
 
 
 class Relay:
-    """Drains the notification log to Kafka, batch by batch."""
+    """Drains the notification log to Kafka, batches pipelined."""
 
     def __init__(
         self,
@@ -101,8 +92,9 @@ class Relay:
         positions: RelayPositions,
         new_publisher: Callable[[], Publisher],
         pseudonyms: Pseudonyms,
-        batch_size: int = 500,
+        batch_size: int = BATCH_SIZE,
         ages: tuple[AgeChanges, PatientLookup, ZoneInfo] | None = None,
+        in_flight: int = IN_FLIGHT_BATCHES,
     ) -> None:
         self._read = read
         self._decode = decode
@@ -113,6 +105,8 @@ class Relay:
         self.pseudonyms = pseudonyms
         """The patients' keyed pseudonyms for message keys and aggregate IDs."""
         self.batch_size = batch_size
+        self.in_flight = in_flight
+        """How many batches may be sent and not yet recorded at once."""
         self.last_position: int | None = None
         """The last acknowledged position this relay read or wrote (for its log lines)."""
         self.producers_made = 1
@@ -121,8 +115,15 @@ class Relay:
         self.ages = ages
         """Minors' coming of age (consumers/age.py): the table, the patients, the zone."""
         self._last_seen_at: datetime | None = None
+        self._routes: dict[str, str | None] = {}
         self.stop = threading.Event()
         """Set to stop: a wait for acknowledgements gives up with `RelayStopped`."""
+
+    @property
+    def most_unrecorded(self) -> int:
+        """The most log entries that can be sent and not yet recorded (the tail a crash
+        re-sends)."""
+        return self.batch_size * self.in_flight
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the current producer."""
@@ -147,44 +148,79 @@ class Relay:
         return self.publisher
 
     def publish_batch(self) -> int:
-        """Publish the next batch and move the position once all is acknowledged."""
-        start = self.positions.get()
-        self.last_position = start
-        rows = self._read(start + 1, self.batch_size)
-        if not rows:
-            return 0
-        publisher = self.current_publisher()
-        futures = []
-        for row in rows:
-            event = self._decode(row)
-            if self.ages is not None and isinstance(event, PatientEnrolled):
-                self.ages[0].note(event)
-            if self._last_seen_at is None or event.timestamp > self._last_seen_at:
-                self._last_seen_at = event.timestamp
-            topic = topic_for(event)
-            if topic is None:
-                continue
-            message = envelope(event, row.id, self.pseudonyms)
-            futures.append(
-                publisher.send(
-                    topic,
-                    value=message.model_dump_json().encode(),
-                    key=message.aggregate_id.encode(),
-                )
-            )
+        """Publish the next batch alone and record it once acknowledged; return its entries."""
+        return self._publish(most_batches=1)
+
+    def drain(self) -> int:
+        """Publish until the log is exhausted; return how many log entries were passed."""
+        return self._publish(most_batches=None)
+
+    def _publish(self, most_batches: int | None) -> int:
+        after = self.positions.get()
+        self.last_position = after
+        seen_at = self._last_seen_at
+        pending: deque[SentBatch] = deque()
+        passed = sent = 0
         try:
-            self._await_acknowledgements(len(futures))
-            for future in futures:
-                future.get(timeout=ACK_TIMEOUT_S)  # raises if the broker did not acknowledge
+            while not self.stop.is_set() and (most_batches is None or sent < most_batches):
+                batch = self._send_after(after, seen_at)
+                if batch is None:
+                    break
+                pending.append(batch)
+                sent += 1
+                after, seen_at = batch.last, batch.seen_at
+                if len(pending) >= self.in_flight:
+                    passed += self._record(pending.popleft())
+            while pending:
+                passed += self._record(pending.popleft())
         except RelayStopped:
             raise
         except Exception:
+            # Whatever failed (broker or store), the batches still pending are abandoned with
+            # the producer: they are sent again, in order, from the recorded position.
             self.renew_publisher()
             raise
-        self.positions.set(rows[-1].id)
-        self.last_position = rows[-1].id
-        self.publish_age_changes(rows[-1].id)
-        return len(rows)
+        return passed
+
+    def _send_after(self, after: int, seen_at: datetime | None) -> SentBatch | None:
+        """Read, encode and send the log entries after a position (None: nothing new)."""
+        rows = self._read(after + 1, self.batch_size)
+        if not rows:
+            return None
+        messages = []
+        enrolled = []
+        for row in rows:
+            topic = self._route(row.topic)
+            if topic is None:
+                continue  # internal: never published, so not even decoded
+            event = self._decode(row)
+            if isinstance(event, PatientEnrolled):
+                enrolled.append(event)
+            if seen_at is None or event.timestamp > seen_at:
+                seen_at = event.timestamp
+            messages.append((topic, *encoded_message(event, row.id, self.pseudonyms)))
+        # Encoded first, then sent in one burst: the producer's batches fill before its sender
+        # thread drains them (interleaved sends made many small requests, each costly).
+        publisher = self.current_publisher()
+        futures = [publisher.send(topic, value=value, key=key) for topic, key, value in messages]
+        return SentBatch(rows[-1].id, len(rows), futures, enrolled, seen_at)
+
+    def _route(self, stored_topic: str) -> str | None:
+        """The topic events stored under a class topic go to (None: internal)."""
+        if stored_topic not in self._routes:
+            self._routes[stored_topic] = topic_for_class(resolve_topic(stored_topic))
+        return self._routes[stored_topic]
+
+    def _record(self, batch: SentBatch) -> int:
+        """Wait for a batch's acknowledgements, then record its position (and its minors)."""
+        await_acknowledgements(batch.futures, self.stop, self.last_position)
+        if self.ages is not None and batch.enrolled:
+            self.ages[0].note(*batch.enrolled)
+        self.positions.set(batch.last)
+        self.last_position = batch.last
+        self._last_seen_at = batch.seen_at
+        self.publish_age_changes(batch.last)
+        return batch.entries
 
     def publish_age_changes(self, position: int) -> int:
         """Send every coming of age due by the ledger's latest time seen; return how many."""
@@ -205,44 +241,10 @@ class Relay:
                     value=message.model_dump_json().encode(),
                     key=message.aggregate_id.encode(),
                 )
-                try:
-                    self._await_acknowledgements(1)
-                    future.get(timeout=ACK_TIMEOUT_S)
-                except RelayStopped:
-                    raise
-                except Exception:
-                    self.renew_publisher()
-                    raise
+                await_acknowledgements([future], self.stop, self.last_position)
                 sent += 1
             ages.done(aggregate, day)
         return sent
-
-    def _await_acknowledgements(self, count: int) -> None:
-        """Flush, saying in the log when the broker is slow to acknowledge (it may be away)."""
-        deadline = time.monotonic() + ACK_TIMEOUT_S
-        while True:
-            try:
-                self.publisher.flush(timeout=ACK_PATIENCE_S)
-                return
-            except Exception as error:
-                if self.stop.is_set():
-                    raise RelayStopped from error
-                if time.monotonic() >= deadline:
-                    raise
-                log.warning(
-                    "relay: %d messages after position %s not yet acknowledged (%s); "
-                    "retrying until the broker answers",
-                    count,
-                    self.last_position,
-                    type(error).__name__,
-                )
-
-    def drain(self) -> int:
-        """Publish until the log is exhausted; return how many log entries were passed."""
-        total = 0
-        while not self.stop.is_set() and (batch := self.publish_batch()):
-            total += batch
-        return total
 
     def follow(
         self,

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from consumers.envelope import DEAD_LETTER_TOPIC, TOPICS, Envelope
 from consumers.safety_case import CASE_COLUMNS, CaseKind, SafetyCase, case_from_row
 from consumers.subscriber import DataError, Subscriber
+from infra.row_cipher import PlainRows, RowCipher
 from infra.views import Cursor, ViewDatabase
 
 SAFETY_GROUP = "rems-safety"
@@ -34,10 +35,16 @@ REPORT_DEADLINE = timedelta(hours=24)
 class SafetyCases:
     """Tables `safety_context` (per-version context) and `safety_cases`; the handler."""
 
-    def __init__(self, tz: ZoneInfo | None = None) -> None:
-        """`tz`: the program's zone for event dates (None: the offset the ledger published)."""
+    def __init__(
+        self, tz: ZoneInfo | None = None, sealer: RowCipher | PlainRows | None = None
+    ) -> None:
+        """`tz`: the program's zone for event dates (None: the offset the ledger published);
+        `sealer`: seals the dates and prescribers kept (with an encryption key)."""
         self.tz = tz
         """The program's time zone, for the dates of collected tests."""
+        self.sealer = sealer or PlainRows()
+        """Seals every date and prescriber ID kept of a patient; pseudonyms, versions, the
+        case kind and the report flags stay in clear (the queries select on them)."""
 
     def create_tables(self, cursor: Cursor) -> None:
         """Create the tables if missing."""
@@ -87,7 +94,7 @@ class SafetyCases:
             missing = [
                 name for name, done in (("MedWatch 3500A", medwatch), ("REMS", rems)) if not done
             ]
-            overdue = datetime.fromisoformat(recorded_at) + REPORT_DEADLINE < now
+            overdue = datetime.fromisoformat(self.sealer.open(recorded_at)) + REPORT_DEADLINE < now
             wanted = f"missing after 24 h: {' and '.join(missing)}" if missing else None
             if missing and overdue and flag != wanted:
                 cursor.execute(
@@ -104,15 +111,15 @@ class SafetyCases:
 
     def cases(self, cursor: Cursor) -> list[SafetyCase]:
         """Every case, oldest recorded first."""
-        rows = cursor.fetchall(
-            f"SELECT {CASE_COLUMNS} FROM safety_cases ORDER BY recorded_at, case_id"
-        )
-        return [case_from_row(row) for row in rows]
+        rows = cursor.fetchall(f"SELECT {CASE_COLUMNS} FROM safety_cases")
+        cases = [case_from_row(row, self.sealer.open) for row in rows]
+        return sorted(cases, key=lambda case: (case.recorded_at, case.case_id))
 
     # -- context -----------------------------------------------------------------------
 
-    def _context(self, cursor: Cursor, message: Envelope, kind: str, value: str) -> None:
+    def _context(self, cursor: Cursor, message: Envelope, kind: str, text: str) -> None:
         aggregate, version = message.aggregate_id, message.aggregate_version
+        value = self.sealer.seal(text)
         cursor.execute(
             "INSERT INTO safety_context (aggregate_id, aggregate_version, kind, value) "
             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -164,8 +171,8 @@ class SafetyCases:
                 aggregate,
                 version,
                 kind.value,
-                event_date.isoformat(),
-                _utc(message.recorded_at),
+                self.sealer.seal(event_date.isoformat()),
+                self.sealer.seal(_utc(message.recorded_at)),
                 prescriber,
                 prescriber_version,
                 dispensed,
@@ -218,12 +225,14 @@ class SafetyConsumer:
         topics: Sequence[str] = SAFETY_TOPICS,
         dead_letter_topic: str = DEAD_LETTER_TOPIC,
         tz: ZoneInfo | None = None,
+        sealer: RowCipher | PlainRows | None = None,
         **subscriber_options: Any,
     ) -> None:
-        """Create the tables in `store` and join the group."""
+        """Create the tables in `store` and join the group; `sealer` seals the cases' dates
+        and prescribers (from the encryption key: `infra.row_cipher.row_sealer`)."""
         self.store = store
         """The consumer's database (the cases, the context, the processed event IDs)."""
-        self.safety = SafetyCases(tz)
+        self.safety = SafetyCases(tz, sealer)
         """The handler and the case queries."""
         with store.transaction() as cursor:
             self.safety.create_tables(cursor)

@@ -3,6 +3,7 @@ pharmacovigilance team follows up (T7, T8, M2)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -54,18 +55,19 @@ CASE_COLUMNS = (
 """The `safety_cases` columns, in the order `case_from_row` reads them."""
 
 
-def case_from_row(row: tuple[Any, ...]) -> SafetyCase:
-    """A case from its `safety_cases` row (columns in `CASE_COLUMNS` order)."""
+def case_from_row(row: tuple[Any, ...], opened: Callable[[str], str] = str) -> SafetyCase:
+    """A case from its `safety_cases` row (columns in `CASE_COLUMNS` order); `opened` opens
+    the sealed columns (dates and prescriber)."""
     (case_id, aggregate, kind, event_date, recorded_at, prescriber, dispensed) = row[:7]
     medwatch, rems, flag, flagged_at = row[7:]
     return SafetyCase(
         case_id=case_id,
         patient=aggregate,
         kind=CaseKind(kind),
-        event_date=date.fromisoformat(event_date),
-        recorded_at=datetime.fromisoformat(recorded_at),
-        prescriber_id=prescriber,
-        last_dispense_at=datetime.fromisoformat(dispensed) if dispensed else None,
+        event_date=date.fromisoformat(opened(event_date)),
+        recorded_at=datetime.fromisoformat(opened(recorded_at)),
+        prescriber_id=opened(prescriber) if prescriber else None,
+        last_dispense_at=datetime.fromisoformat(opened(dispensed)) if dispensed else None,
         reported_to_medwatch=bool(medwatch),
         reported_to_rems=bool(rems),
         follow_up_flag=flag,

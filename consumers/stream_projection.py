@@ -9,22 +9,24 @@ One patient's events travel on three topics (patients, decisions, safety): each 
 them in order, but the topics interleave freely. Folding needs the aggregate's order, so every
 event is applied strictly by aggregate version; one that arrives ahead of a gap is parked (in
 the same transaction) until the missing versions come. A `RiskCategoryChangedByAge` message
-(consumers/age.py) is no event of the aggregate: its day is kept (`stream_age_changes`) and
-given to the row's placeholder birth date, so the rules see the patient come of age that day.
+(consumers/age.py) is no event of the aggregate: its instant is kept (`stream_age_changes`)
+and the row becomes an adult's (consumers' `_come_of_age`): no birth date, nor a date from which
+one follows, is stored as such. With an encryption key every row that holds patient data (the
+read model's, the parked envelopes, the coming-of-age instants) is sealed (infra/row_cipher.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from consumers.envelope import AGE_CHANGE_TYPE, DEAD_LETTER_TOPIC, TOPICS, Envelope
-from consumers.rebuild import rebuild_event
+from consumers.rebuild import ADULT_DATE_OF_BIRTH, rebuild_event
 from consumers.subscriber import Subscriber
-from domain.calendar import birthday
 from domain.patient_state import PatientState
-from domain.ruleset import ruleset_in_force
+from domain.values import Menstruation
+from infra.row_cipher import PlainRows, RowCipher
 from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection
 
@@ -41,9 +43,15 @@ PROJECTION_TOPICS = (
 class StreamProjection:
     """Folds envelopes into `eligibility_*` rows, each aggregate's events in version order."""
 
-    def __init__(self, projection: EligibilityProjection | None = None) -> None:
-        self.projection = projection or EligibilityProjection()
-        """The ledger's own projection, fed with rebuilt events."""
+    def __init__(
+        self,
+        projection: EligibilityProjection | None = None,
+        sealer: RowCipher | PlainRows | None = None,
+    ) -> None:
+        self.sealer = sealer or PlainRows()
+        """Seals what the consumer keeps of a patient (with an encryption key)."""
+        self.projection = projection or EligibilityProjection(sealer=self.sealer)
+        """The ledger's own projection, fed with rebuilt events (its rows sealed)."""
 
     def create_tables(self, cursor: Cursor) -> None:
         """The read model's tables, the applied version per aggregate and the parked events."""
@@ -69,7 +77,7 @@ class StreamProjection:
             cursor.execute(
                 "INSERT INTO stream_age_changes (aggregate_id, day) VALUES (?, ?) "
                 "ON CONFLICT (aggregate_id) DO UPDATE SET day = excluded.day",
-                (message.aggregate_id, message.occurred_at.date().isoformat()),
+                (message.aggregate_id, self.sealer.seal(message.occurred_at.isoformat())),
             )
             self._come_of_age(message.aggregate_id, cursor)
             return
@@ -81,7 +89,11 @@ class StreamProjection:
             cursor.execute(
                 "INSERT INTO stream_parked (aggregate_id, aggregate_version, envelope) "
                 "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (message.aggregate_id, message.aggregate_version, message.model_dump_json()),
+                (
+                    message.aggregate_id,
+                    message.aggregate_version,
+                    self.sealer.seal(message.model_dump_json()),
+                ),
             )
             return
         self.projection.process(rebuild_event(message), cursor)
@@ -94,7 +106,8 @@ class StreamProjection:
             )
             if row is None:
                 break
-            self.projection.process(rebuild_event(Envelope.model_validate_json(row[0])), cursor)
+            parked = Envelope.model_validate_json(self.sealer.open(row[0]))
+            self.projection.process(rebuild_event(parked), cursor)
             version += 1
         self._come_of_age(message.aggregate_id, cursor)
         cursor.execute(
@@ -108,8 +121,10 @@ class StreamProjection:
         )
 
     def _come_of_age(self, aggregate: str, cursor: Cursor) -> None:
-        """Give the row the birth date of someone who comes of age on the published day (a
-        placeholder the rules read the same way; the consumer's rows are sealed with a key)."""
+        """Make the row an adult's from the published day on, keeping no date from which the
+        birth date follows: the birth date becomes the adults' placeholder, and a girl recorded
+        as not yet menstruating, FRP from that day, keeps it as when she became FRP (what the
+        rules read from her birthday: `became_frp_at`)."""
         change = cursor.fetchone(
             "SELECT day FROM stream_age_changes WHERE aggregate_id = ?", (aggregate,)
         )
@@ -118,16 +133,21 @@ class StreamProjection:
         )
         if change is None or row is None:
             return
-        sealer = self.projection.sealer
-        state = PatientState.model_validate_json(sealer.open(row[0]) if sealer else row[0])
-        day = date.fromisoformat(str(change[0]))
-        grown = birthday(day, -ruleset_in_force(day).adult_age)
-        if state.date_of_birth == grown:
+        state = PatientState.model_validate_json(self.sealer.open(row[0]))
+        if state.date_of_birth == ADULT_DATE_OF_BIRTH:
             return
-        text = state.model_copy(update={"date_of_birth": grown}).model_dump_json()
+        came_of_age = datetime.fromisoformat(self.sealer.open(str(change[0])))
+        if came_of_age.tzinfo is None:  # a day kept by an earlier version: its first instant
+            came_of_age = came_of_age.replace(tzinfo=state.enrollment.enrolled_at.tzinfo)
+        update: dict[str, object] = {"date_of_birth": ADULT_DATE_OF_BIRTH}
+        facts = state.facts
+        if facts is not None and facts.menstruation is Menstruation.NOT_STARTED:
+            since = state.frp_since or state.enrollment.enrolled_at
+            update["frp_since"] = max(since, came_of_age)
+        text = state.model_copy(update=update).model_dump_json()
         cursor.execute(
             "UPDATE eligibility_patients SET state = ? WHERE aggregate_id = ?",
-            (sealer.seal(text) if sealer else text, aggregate),
+            (self.sealer.seal(text), aggregate),
         )
 
     def applied_version(self, cursor: Cursor, aggregate: str) -> int:
@@ -155,12 +175,14 @@ class StreamProjectionConsumer:
         group_id: str = PROJECTION_GROUP,
         topics: Sequence[str] = PROJECTION_TOPICS,
         dead_letter_topic: str = DEAD_LETTER_TOPIC,
+        sealer: RowCipher | PlainRows | None = None,
         **subscriber_options: Any,
     ) -> None:
-        """Create the tables in `store` and join the group."""
+        """Create the tables in `store` and join the group; `sealer` seals the rows (from the
+        encryption key: `infra.row_cipher.row_sealer`)."""
         self.store = store
         """The consumer's own database (never the ledger's: the tables share names)."""
-        self.projection = StreamProjection()
+        self.projection = StreamProjection(sealer=sealer)
         """The handler: rebuilt events folded in aggregate order."""
         with store.transaction() as cursor:
             self.projection.create_tables(cursor)

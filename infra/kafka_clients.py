@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 with warnings.catch_warnings():
@@ -138,9 +139,10 @@ def keep_rejoin_in_flight() -> None:
 keep_rejoin_in_flight()
 
 
-def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
+def idempotent_producer(bootstrap: str, topics: Sequence[str] = (), **overrides: Any) -> Any:
     """A producer that never duplicates or reorders on retry: idempotence, acks from all
-    in-sync replicas, bounded in-flight requests."""
+    in-sync replicas, bounded in-flight requests. With `topics`, their metadata is fetched
+    before it is returned (else the first send to each waits for it, one topic at a time)."""
     settings: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "acks": "all",
@@ -161,10 +163,19 @@ def idempotent_producer(bootstrap: str, **overrides: Any) -> Any:
     }
     settings.update(overrides)
     try:
-        return ClosingProducer(**settings)
+        producer = ClosingProducer(**settings)
     except KafkaError as error:
         # A new exception without the traceback, whose frames hold the failed sockets.
         failure = KafkaError(f"{type(error).__name__}: {error}")
+    else:
+        try:
+            for topic in topics:
+                producer.partitions_for(topic)
+        except KafkaError as error:
+            producer.close(timeout=0)
+            failure = KafkaError(f"{type(error).__name__}: {error}")
+        else:
+            return producer
     _collect_unclosed_sockets()
     raise failure
 

@@ -24,6 +24,7 @@ from consumers.stream_projection import PROJECTION_GROUP, StreamProjectionConsum
 from consumers.subscriber import Subscriber
 from entrypoints.cli.printing import print_json
 from infra.kafka_clients import create_topics
+from infra.row_cipher import row_sealer
 from infra.views import ViewDatabase
 
 FLAG_EVERY_S = 60.0
@@ -62,7 +63,11 @@ def run_safety(args: argparse.Namespace, ledger: Ledger) -> int:
         return 2
     store = ViewDatabase(args.database or ledger.settings.database_url)
     consumer = SafetyConsumer(
-        bootstrap, store, group_id=args.group or SAFETY_GROUP, tz=ledger.settings.timezone
+        bootstrap,
+        store,
+        group_id=args.group or SAFETY_GROUP,
+        tz=ledger.settings.timezone,
+        sealer=row_sealer(ledger.settings.cipher_key()),
     )
     try:
         if args.once:
@@ -106,7 +111,12 @@ def run_projection(args: argparse.Namespace, ledger: Ledger) -> int:
         )
         return 2
     store = ViewDatabase(args.database)
-    consumer = StreamProjectionConsumer(bootstrap, store, group_id=args.group or PROJECTION_GROUP)
+    consumer = StreamProjectionConsumer(
+        bootstrap,
+        store,
+        group_id=args.group or PROJECTION_GROUP,
+        sealer=row_sealer(ledger.settings.cipher_key()),
+    )
     try:
         if args.once:
             taken = consumer.subscriber.drain(DRAIN_TIMEOUT_S)

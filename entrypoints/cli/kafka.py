@@ -28,14 +28,15 @@ from infra.views import ViewDatabase
 def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
     """A relay over the ledger's notification log to the cluster at `bootstrap` (close both:
     `relay.close()`, `database.close()`)."""
-    create_topics(bootstrap, [*TOPICS.values(), DEAD_LETTER_TOPIC, TREE_HEADS_TOPIC])
+    topics = [*TOPICS.values(), DEAD_LETTER_TOPIC, TREE_HEADS_TOPIC]
+    create_topics(bootstrap, topics)
     database = ViewDatabase(ledger.settings.database_url)
     try:
         relay = Relay(
             read=ledger.notifications.read,
             decode=ledger.notifications.decode,
             positions=RelayPositions(database),
-            new_publisher=lambda: idempotent_producer(bootstrap),
+            new_publisher=lambda: idempotent_producer(bootstrap, topics),
             pseudonyms=pseudonyms_for(ledger.settings, database),
             ages=(
                 AgeChanges(database, row_sealer(ledger.settings.cipher_key())),

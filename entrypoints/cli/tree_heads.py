@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from audit.keys import (
     KeyError_,
-    create_encryption_key_file,
     current_record,
     init_key,
     key_records,
@@ -33,6 +32,7 @@ from audit.tree_heads import (
     sign_tree_head,
 )
 from entrypoints.cli.printing import print_json
+from infra.secrets import SecretFileError, create_encryption_key_file
 from infra.settings import Settings
 
 if TYPE_CHECKING:
@@ -87,8 +87,15 @@ def run_keys_init(args: argparse.Namespace, settings: Settings) -> int:
     except (KeyError_, OSError) as error:
         return _fail("keys init", error)
     encryption = encryption_key_path()
-    if encryption is not None and create_encryption_key_file(encryption):
-        print(f"rems keys init: created the encryption key {encryption}", file=sys.stderr)
+    if encryption is not None:
+        try:
+            create_encryption_key_file(encryption)
+        except SecretFileError:
+            pass  # it exists: a key is never overwritten
+        except OSError as error:
+            return _fail("keys init", error)
+        else:
+            print(f"rems keys init: created the encryption key {encryption}", file=sys.stderr)
     print_json(record)
     return 0
 

@@ -42,8 +42,12 @@ from tests.program import Program
 
 pytestmark = pytest.mark.kafka
 
-BATCH_SIZE: int = inspect.signature(Relay).parameters["batch_size"].default
-"""The relay's batch: the most it can have sent but not yet recorded as acknowledged."""
+BATCH_SIZE: int = (
+    inspect.signature(Relay).parameters["batch_size"].default
+    * inspect.signature(Relay).parameters["in_flight"].default
+)
+"""The relay's batch times the batches it pipelines: the most log entries it can have sent but
+not yet recorded as acknowledged (`Relay.most_unrecorded`)."""
 OUTAGE_S = 4.0
 """How long the broker stays down (from stop to start) in the outage test."""
 CATCH_UP_S = 90.0
