@@ -28,12 +28,16 @@ PAGE = 2000
 """Rows read per query."""
 
 
-def aggregates_in_store(ledger: Ledger, page: int = PAGE) -> Iterator[list[Notification | BadRow]]:
-    """Each aggregate's rows, in log order, one aggregate after the other (a row naming no
-    aggregate is a group of its own)."""
+def aggregates_in_store(
+    ledger: Ledger, stop: int, page: int = PAGE
+) -> Iterator[list[Notification | BadRow]]:
+    """Each aggregate's rows up to log position `stop`, in log order, one aggregate after the
+    other (a row naming no aggregate is a group of its own). Rows appended while it reads are
+    past `stop` and left out, so a decision and its number claim, written together, are both
+    read or both not, whichever aggregate comes first."""
     group: list[Notification | BadRow] = []
     key: object = None
-    for raw in _raw_rows(ledger, page):
+    for raw in _raw_rows(ledger, page, stop):
         if group and raw[1] != key:
             yield sorted(group, key=_position)
             group = []
@@ -92,12 +96,13 @@ def _row(ledger: Ledger, raw: tuple[Any, ...]) -> Notification | BadRow:
     )
 
 
-def _raw_rows(ledger: Ledger, page: int) -> Iterator[tuple[Any, ...]]:
+def _raw_rows(ledger: Ledger, page: int, stop: int) -> Iterator[tuple[Any, ...]]:
     recorder = ledger.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
-        yield from _sqlite_rows(recorder, page)
+        rows = _sqlite_rows(recorder, page)
     else:
-        yield from _postgres_rows(_postgres(recorder), page)
+        rows = _postgres_rows(_postgres(recorder), page)
+    yield from (row for row in rows if row[0] <= stop)
 
 
 def _postgres(recorder: Any) -> PostgresApplicationRecorder:

@@ -264,7 +264,7 @@ def verify(ledger: Ledger, digest: str | None = None) -> VerificationReport:
     digest_position = None if digest is None else parse_digest(digest)[0]
     verifier = _Verifier(ledger, digest_position)
     try:
-        for rows in aggregates_in_store(ledger):
+        for rows in aggregates_in_store(ledger, log_end(ledger)):
             verifier.check_aggregate(rows)
         verifier.finish(digest)
     finally:

@@ -136,5 +136,13 @@ def scratch_folder() -> tempfile.TemporaryDirectory[str]:
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size, in MiB (Linux reports KiB)."""
+    """This process's peak resident set size, in MiB. On Linux, `VmHWM` of the process's own
+    address space: `ru_maxrss` survives `execve`, so a child started by a bench that holds a
+    large program in memory would report the parent's size (the 10^5 figures before issue 13's
+    second pass were the parent's)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

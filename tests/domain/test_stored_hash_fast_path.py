@@ -64,12 +64,23 @@ def test_verify_hash_from_bytes_equals_the_domain_hash_on_any_state(body: dict[s
     [
         (b'{"a":"x.5","b":1,"c":true,"d":false,"e":null,"chain":2}', True),
         (b'{"a":25.0,"chain":2}', False),
+        (b'{"a":[25.0 ,-0.0],"b":{"c":10.00},"chain":2}', False),
+        (b'{"a":0.5,"b":1.0e3,"c":9007199254740993.0,"chain":2}', False),
         (b'{"a":[1,2e3],"chain":2}', False),
         (b'{"a":9007199254740993,"chain":2}', False),
         (b'{"a":"\\"1.5","chain":2}', False),
         ('{"é":1,"chain":2}'.encode(), False),
     ],
-    ids=["strings-hold-dots", "float", "exponent", "long-integer", "escaped-quote", "non-ascii"],
+    ids=[
+        "strings-hold-dots",
+        "float",
+        "integral-floats",
+        "other-floats",
+        "exponent",
+        "long-integer",
+        "escaped-quote",
+        "non-ascii",
+    ],
 )
 def test_plain_json_is_read_off_the_bytes_outside_strings(data: bytes, plain: bool) -> None:
     """Dots and `e` inside strings or in `true`/`false` are plain; floats, long integers, an

@@ -34,8 +34,8 @@ from application.commands import COMMANDS
 from application.ledger import Ledger
 from entrypoints.http.app import MAX_BODY_BYTES, create_app
 from infra.settings import ClockMode, Settings
+from tests.api_client import COMPLIANCE, DR1, PH1, Http, frp_form
 from tests.conftest import make_ledger
-from tests.e2e.test_api import COMPLIANCE, DR1, PH1, Http, frp_form
 from tests.e2e.test_api_roles import ALLOWED, ROLES
 from tests.program import TZ
 

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from application.commands import COMMANDS
-from tests.conftest import make_ledger
-from tests.e2e.test_api import (
+from tests.api_client import (
     AUDITOR,
     AUTH_REQUEST,
     COMPLIANCE,
@@ -25,6 +24,7 @@ from tests.e2e.test_api import (
     Http,
     frp_form,
 )
+from tests.conftest import make_ledger
 from tests.program import ALL_TOPICS
 
 PRESCRIBER, PHARMACY = "prescriber", "pharmacy"

@@ -20,8 +20,8 @@ import httpx
 import orjson
 import pytest
 
+from tests.api_client import Http, frp_form
 from tests.conftest import make_ledger
-from tests.e2e.test_api import Http, frp_form
 
 PHI = {
     "name": "Jane Q Patient",

@@ -16,7 +16,7 @@ from audit.merkle import verify_consistency
 from audit.tree_heads import signature_problem
 from domain.registry import aggregate_id
 from infra.settings import ClockMode, Settings
-from tests.e2e.test_api import AUDITOR, COMPLIANCE, DR1, Http
+from tests.api_client import AUDITOR, COMPLIANCE, DR1, Http
 from tests.e2e.test_web_pages import login, make_site
 from tests.program import TZ, Program
 

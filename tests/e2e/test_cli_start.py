@@ -51,8 +51,8 @@ def test_a_command_that_needs_no_ledger_creates_no_database_file(
     assert list(tmp_path.glob("rems.db*")) == []
 
 
-def modules_loaded_by(database: Path, *args: str) -> set[str]:
-    """The top-level packages a `rems ARGS` run imported."""
+def modules_after(database: Path, *args: str) -> set[str]:
+    """Every module a `rems ARGS` run had imported when it ended."""
     probe = (
         "import sys\n"
         "from entrypoints.cli.main import main\n"
@@ -60,7 +60,7 @@ def modules_loaded_by(database: Path, *args: str) -> set[str]:
         f"    main({list(args)!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", probe],
@@ -70,6 +70,11 @@ def modules_loaded_by(database: Path, *args: str) -> set[str]:
         check=False,
     )
     return set(run.stderr.decode().split("\n")[-2].split())
+
+
+def modules_loaded_by(database: Path, *args: str) -> set[str]:
+    """The top-level packages a `rems ARGS` run imported."""
+    return {module.split(".")[0] for module in modules_after(database, *args)}
 
 
 def test_help_and_a_query_on_sqlite_import_no_web_kafka_or_postgres_library(

@@ -9,29 +9,8 @@ import sys
 from pathlib import Path
 
 from tests.conftest import make_ledger
-from tests.e2e.test_cli_start import env_on
+from tests.e2e.test_cli_start import env_on, modules_after
 from tests.program import Program
-
-
-def modules_after(database: Path, *args: str) -> set[str]:
-    """Every module a `rems ARGS` run had imported when it ended."""
-    probe = (
-        "import sys\n"
-        "from entrypoints.cli.main import main\n"
-        "try:\n"
-        f"    main({list(args)!r})\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=env_on(database),
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-    return set(run.stderr.decode().split("\n")[-2].split())
 
 
 def test_eligibility_on_caught_up_read_models_imports_no_patient_event(tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from entrypoints.http.policy import check_command as real_check
 from entrypoints.http.tokens import Principal
+from tests.api_client import COMPLIANCE, DR1, DR2, PH1, PH2, Http, frp_form
 from tests.conftest import make_ledger
-from tests.e2e.test_api import COMPLIANCE, DR1, DR2, PH1, PH2, Http, frp_form
 
 
 @pytest.fixture

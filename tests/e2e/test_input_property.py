@@ -21,9 +21,9 @@ from audit.record import render
 from entrypoints.http.policy import COMMANDS_BY_ROLE
 from entrypoints.http.tokens import Principal, Role
 from entrypoints.web.patient import load_patient_view, render_patient
+from tests.api_client import COMPLIANCE, DR1, PH1, Http, frp_form
 from tests.command_strategies import Line, command_lines
 from tests.conftest import make_ledger
-from tests.e2e.test_api import COMPLIANCE, DR1, PH1, Http, frp_form
 
 CODES = {"invalid", "not_found", "denied", "conflict", "duplicate"}
 FUZZ = settings(

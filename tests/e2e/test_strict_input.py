@@ -17,8 +17,8 @@ from application.queries import eligibility, history, parse_as_of
 from application.replay import replay_decision
 from application.views import Views
 from audit.record import render
+from tests.api_client import COMPLIANCE, DR1, Http
 from tests.conftest import make_ledger
-from tests.e2e.test_api import COMPLIANCE, DR1, Http
 from tests.program import Program, rules
 
 ENROLL_MINOR = {

@@ -203,14 +203,14 @@ def test_E8_a_read_model_rebuilt_from_the_topics_still_blocks_the_flagged_record
 @pytest.mark.parametrize("finding", ["distinct_people", "same_person"])
 def test_E8_review_is_compliance_only_over_http(finding: str, sqlite_url: str) -> None:
     """A prescriber may not review a possible duplicate (403); compliance may."""
+    from tests.api_client import COMPLIANCE, DR1, Http
     from tests.conftest import make_ledger
-    from tests.e2e.test_api import COMPLIANCE, DR1, Http
 
     http = Http(make_ledger(sqlite_url))
     try:
         http.participants()
         body = {"name": "Ann Lee", "date_of_birth": "1970-01-01", "sex": "male"}
-        from tests.e2e.test_api import frp_form
+        from tests.api_client import frp_form
 
         for pid in ("OLD1", "NEW1"):
             form = {**frp_form(pid), **body}

@@ -12,8 +12,8 @@ import pytest
 from application.queries import eligibility
 from application.replay import replay_decision
 from application.views import Views
+from tests.api_client import COMPLIANCE, DR1, PH1, PH2, Http
 from tests.conftest import make_ledger
-from tests.e2e.test_api import COMPLIANCE, DR1, PH1, PH2, Http
 from tests.program import Program, rules
 
 GIRL: dict[str, Any] = {

@@ -22,7 +22,7 @@ from fhirclient.models.fhirelementfactory import (  # type: ignore[import-untype
 from application.ledger import Ledger
 from entrypoints.interop.fhir_build import checked
 from entrypoints.interop.settings import CdsClient, InteropSettings
-from tests.e2e.test_api import COMPLIANCE, Http, frp_form
+from tests.api_client import COMPLIANCE, Http, frp_form
 from tests.program import ALL_TOPICS
 
 FIXTURES = Path(__file__).parent / "fixtures"

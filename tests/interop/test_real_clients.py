@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fhirclient import client as fhir_client  # type: ignore[import-untyped]  # fhirclient ships no type hints
 from fhirpy import SyncFHIRClient
 
-from tests.e2e.test_api import frp_form
+from tests.api_client import frp_form
 from tests.e2e.test_api_serve import (
     Store,
     create_token,
