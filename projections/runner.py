@@ -138,6 +138,14 @@ class ProjectionRunner:
             except _Overtaken:
                 self._forget()
                 continue  # another process applied this batch first; ours was rolled back
+            except Exception:
+                self._forget()
+                if self.position() != start:
+                    # Another process committed this batch while ours waited on its rows, and
+                    # ours failed on them (PostgreSQL checks a unique key that is not the upsert's
+                    # conflict target, eligibility_patients.patient_id, before that target).
+                    continue
+                raise
             except BaseException:
                 self._forget()
                 raise
