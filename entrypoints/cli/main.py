@@ -50,7 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("ledger", "simulate a realistic program and summarise it"),
 }
 """Every sub-command: its group and its one-line help."""
-RECORDING_ACTIONS = frozenset({"apply", "serve", "demo", "relay", "projections"})
+RECORDING_ACTIONS = frozenset({"apply", "serve", "demo", "relay", "projections", "consume"})
 """The commands that store patient data (events, read models): each says at start when it is
 stored unencrypted. Queries do not repeat it (their output is the answer alone)."""
 
