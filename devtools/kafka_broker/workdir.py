@@ -71,10 +71,6 @@ def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
-        # The controller fences a broker that missed heartbeats for this long (default 9 s) and
-        # its partitions and group coordinator go offline until it re-registers. One JVM holds
-        # both roles here, so a broker starved of CPU by the test run is not a lost broker.
-        "broker.session.timeout.ms": "30000",
     }
     return "# Written by infra/kafka_broker/workdir.py; rewritten on every start.\n" + "".join(
         f"{key}={value}\n" for key, value in settings.items()
