@@ -10,7 +10,7 @@ SQLite, whose columns are untyped) becomes a `BadRow` of its own; reading goes o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -124,18 +124,7 @@ def _sqlite_rows(recorder: SQLiteApplicationRecorder, page: int) -> Iterator[tup
         f"SELECT {columns} FROM {table} WHERE (originator_id, originator_version) > (?, ?) "
         "ORDER BY originator_id, originator_version LIMIT ?"
     )
-    last: tuple[Any, ...] | None = None
-    while True:
-        with recorder.datastore.transaction(commit=False) as cursor:
-            if last is None:
-                cursor.execute(first, (page,))
-            else:
-                cursor.execute(after, (last[1], last[2], page))
-            rows = [tuple(row) for row in cursor.fetchall()]
-        yield from rows
-        if len(rows) < page:
-            return
-        last = rows[-1]
+    return _paged(recorder, first, after, page, tuple)
 
 
 def _postgres_rows(recorder: PostgresApplicationRecorder, page: int) -> Iterator[tuple[Any, ...]]:
@@ -152,6 +141,18 @@ def _postgres_rows(recorder: PostgresApplicationRecorder, page: int) -> Iterator
         "SELECT {} FROM {} WHERE (originator_id, originator_version) > (%s, %s) "
         "ORDER BY originator_id, originator_version LIMIT %s"
     ).format(columns, table)
+    return _paged(recorder, first, after, page, lambda row: tuple(row.values()))
+
+
+def _paged(
+    recorder: Any,
+    first: Any,
+    after: Any,
+    page: int,
+    as_tuple: Callable[[Any], tuple[Any, ...]],
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of `first`, then of `after` from the last row's (originator_id,
+    originator_version), `page` rows per read transaction."""
     last: tuple[Any, ...] | None = None
     while True:
         with recorder.datastore.transaction(commit=False) as cursor:
@@ -159,7 +160,7 @@ def _postgres_rows(recorder: PostgresApplicationRecorder, page: int) -> Iterator
                 cursor.execute(first, (page,))
             else:
                 cursor.execute(after, (last[1], last[2], page))
-            rows = [tuple(row.values()) for row in cursor.fetchall()]
+            rows = [as_tuple(row) for row in cursor.fetchall()]
         yield from rows
         if len(rows) < page:
             return
