@@ -138,16 +138,13 @@ class ProjectionRunner:
             except _Overtaken:
                 self._forget()
                 continue  # another process applied this batch first; ours was rolled back
-            except Exception:
+            except BaseException as error:
                 self._forget()
-                if self.position() != start:
+                if isinstance(error, Exception) and self.position() != start:
                     # Another process committed this batch while ours waited on its rows, and
                     # ours failed on them (PostgreSQL checks a unique key that is not the upsert's
                     # conflict target, eligibility_patients.patient_id, before that target).
                     continue
-                raise
-            except BaseException:
-                self._forget()
                 raise
             self._kept_at = rows[-1].id
             applied += len(rows)
