@@ -45,16 +45,15 @@ def normalised_number(value: str) -> str | None:
 
 def program_id(value: str, field: str) -> str:
     """The normalised ID; `invalid` naming the field otherwise."""
-    text = normalised_id(value)
-    if text is None:
-        msg = f"{field}: {ID_RULE} (got {_shown(value)})."
-        raise InvalidCommand(msg, field=field)
-    return text
+    return _checked(normalised_id(value), value, field)
 
 
 def number(value: str, field: str) -> str:
     """The normalised RA-/RC- number; `invalid` naming the field when it is not an ID."""
-    text = normalised_number(value)
+    return _checked(normalised_number(value), value, field)
+
+
+def _checked(text: str | None, value: str, field: str) -> str:
     if text is None:
         msg = f"{field}: {ID_RULE} (got {_shown(value)})."
         raise InvalidCommand(msg, field=field)
