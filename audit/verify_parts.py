@@ -86,6 +86,9 @@ def check_in_parts(verifier: Verifier, stop: int, parts: int) -> None:
 def _check_part(verifier: Verifier, stop: int, part: KeyRange, path: str, out: Connection) -> None:
     """In a forked process: check one range with a connection and a spill of its own."""
     try:
+        # The store exists; two processes creating its tables (and PostgreSQL's functions) at
+        # once conflict. This process's own environment only: it was forked.
+        os.environ["CREATE_TABLE"] = "no"
         ledger = type(verifier.ledger)(verifier.ledger.settings)
         mine = type(verifier)(ledger, verifier.digest_position, spill=Spill(path))
         for raws in raw_aggregates(ledger, stop, part=part):
