@@ -43,7 +43,7 @@ class Views:
                     EligibilityProjection(sealer=self.sealer),
                     ReportProjection(ledger.settings.timezone),
                 ],
-                read=lambda start, limit: ledger.notifications.read(start, limit, stop=stop),
+                read=lambda start, limit: ledger.notifications.read_rows(start, limit, stop=stop),
                 decode=ledger.notifications.decode,
             )
         except BaseException:
