@@ -207,15 +207,15 @@ def _recorded_at(settings: Settings, state: bytes) -> datetime:
         key = settings.cipher_key()
     except SettingsError:
         raise Unanswered from None
-    if key is not None:
-        from eventsourcing.cryptography import AESCipher
-        from eventsourcing.utils import Environment
+    try:
+        if key is not None:
+            from eventsourcing.cryptography import AESCipher
+            from eventsourcing.utils import Environment
 
-        try:
             state = AESCipher(Environment(env={AESCipher.CIPHER_KEY: key})).decrypt(state)
-        except ValueError:
-            raise Unanswered from None
-    return datetime.fromisoformat(orjson.loads(state)["timestamp"])
+        return datetime.fromisoformat(orjson.loads(state)["timestamp"])
+    except (ValueError, KeyError, TypeError):  # sealed under another key, or not ours at all
+        raise Unanswered from None
 
 
 def _opened(settings: Settings, stored: str) -> str:
