@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from application.command_base import Command
-from application.program_ids import NumberRef, ProgramId
+from application.id_fields import NumberRef, ProgramId
 from domain.values import Channel
 
 

@@ -14,9 +14,11 @@ are the API's to choose, in one table (`entrypoints.http.responses.STATUS_BY_COD
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from domain.reasons import Reason
+if TYPE_CHECKING:
+    # Only a type here: raising an error (a query's `not_found`) loads no pydantic model.
+    from domain.reasons import Reason
 
 
 class RemsError(Exception):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from application.command_base import Command
 from application.form_parts import Text
-from application.program_ids import ProgramId
+from application.id_fields import ProgramId
 
 
 class RegisterPrescriber(Command):

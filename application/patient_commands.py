@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, Field, StringConstraints
 from application.bounds import Day, Instant
 from application.command_base import Command
 from application.form_parts import GuardianPart, LetterPart, LongText, RepresentativePart, Text
-from application.program_ids import ProgramId
+from application.id_fields import ProgramId
 from domain.values import (
     CapsuleReturnPlace,
     CounselingTopic,

@@ -5,16 +5,14 @@ removed, upper-cased — and must then match `[A-Z0-9][A-Z0-9._-]{0,63}`, so a f
 and `p1` are `P1`, and `P1\u200b`, `P1\u0000` or `../../etc/passwd` are `invalid`. Authorization and
 confirmation numbers are read case-insensitively in Crockford base32 (`I`/`L` read as `1`, `O`
 as `0`). The same functions serve commands, queries and HTTP paths, so an ID means one thing
-wherever it enters.
+wherever it enters (the command models' field types are in `application.id_fields`; this module
+loads no pydantic, so a query's start does not).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated
-
-from pydantic import AfterValidator
 
 from application.errors import InvalidCommand
 
@@ -62,23 +60,3 @@ def _checked(text: str | None, value: str, field: str) -> str:
 
 def _shown(value: str) -> str:
     return ascii(value[:80])
-
-
-def _checked_id(value: str) -> str:
-    text = normalised_id(value)
-    if text is None:
-        raise ValueError(ID_RULE)
-    return text
-
-
-def _checked_number(value: str) -> str:
-    text = normalised_number(value)
-    if text is None:
-        raise ValueError(ID_RULE)
-    return text
-
-
-ProgramId = Annotated[str, AfterValidator(_checked_id)]
-"""A command field holding a patient, prescriber or pharmacy ID."""
-NumberRef = Annotated[str, AfterValidator(_checked_number)]
-"""A command field holding an authorization or confirmation number."""

@@ -9,6 +9,7 @@ from application.errors import NotFound
 from application.ledger import Ledger
 from application.program_ids import program_id
 from application.queries import eligibility_answer
+from application.remembered_eligibility import RememberedEligibility, judging_code, remember
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
 from domain.schedule import due_items
@@ -21,7 +22,7 @@ from projections.eligibility import (
     load_patient,
 )
 from projections.report import ReportProjection, monthly_report
-from projections.runner import ProjectionRunner
+from projections.runner import TRACKING_NAME, ProjectionRunner
 
 
 class Views:
@@ -42,6 +43,7 @@ class Views:
                 [
                     EligibilityProjection(sealer=self.sealer),
                     ReportProjection(ledger.settings.timezone),
+                    RememberedEligibility(),
                 ],
                 read=lambda start, limit: ledger.notifications.read(start, limit, stop=stop),
                 decode=ledger.notifications.decode,
@@ -64,11 +66,18 @@ class Views:
         """Decision time in the program's zone, with the rule set in force."""
         return DecisionTime.in_force(now, self.ledger.settings.timezone)
 
-    def eligibility(self, patient_id: str, now: datetime) -> dict[str, Any]:
-        """The eligibility answer from the read model (see `application.queries.eligibility`)."""
+    def eligibility(
+        self, patient_id: str, now: datetime, *, remember_answer: bool = False
+    ) -> dict[str, Any]:
+        """The eligibility answer from the read model (see `application.queries.eligibility`);
+        with `remember_answer`, stored for the next query at the same log position and instant
+        (`application.remembered_eligibility`)."""
         patient_id = program_id(patient_id, "patient_id")
         self.runner.catch_up()
         with self.database.transaction() as cursor:
+            tracked = cursor.fetchone(
+                "SELECT position FROM projection_tracking WHERE name = ?", (TRACKING_NAME,)
+            )
             patient = load_patient(cursor, patient_id, self.sealer)
             if patient is None:
                 msg = f"Patient {patient_id} is not enrolled in the REMS."
@@ -76,7 +85,12 @@ class Views:
             prescriber = load_participant(
                 cursor, str(aggregate_id("prescriber", patient.prescriber_id))
             )
-        return eligibility_answer(patient, prescriber, self.decision_time(now))
+        answer = eligibility_answer(patient, prescriber, self.decision_time(now))
+        if remember_answer and tracked is not None:
+            code = judging_code(self.ledger.settings)
+            with self.database.transaction() as cursor:
+                remember(cursor, int(tracked[0]), answer, code, self.sealer.seal)
+        return answer
 
     def due(self, now: datetime) -> dict[str, Any]:
         """Per patient, what is due or overdue on the day of `now`; most overdue first."""

@@ -10,7 +10,9 @@ SQLite, whose columns are untyped) becomes a `BadRow` of its own; reading goes o
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -28,27 +30,52 @@ PAGE = 2000
 """Rows read per query."""
 
 
+@dataclass(frozen=True)
+class KeyRange:
+    """Aggregate IDs from `low` (inclusive) to `high` (exclusive); None: no bound."""
+
+    low: Any = None
+    high: Any = None
+
+
+WHOLE_STORE = KeyRange()
+KeyRanges = list[KeyRange]
+
+
+def raw_aggregates(
+    ledger: Ledger, stop: int, page: int = PAGE, part: KeyRange = WHOLE_STORE
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Each aggregate's raw rows `(position, originator_id, version, topic, state)` up to log
+    position `stop`, in log order, one aggregate after the other. Rows appended while it reads
+    are past `stop` and left out, so a decision and its number claim, written together, are
+    both read or both not, whichever aggregate comes first."""
+    group: list[tuple[Any, ...]] = []
+    for raw in _raw_rows(ledger, page, stop, part):
+        if group and raw[1] != group[0][1]:
+            yield _in_log_order(group)
+            group = []
+        group.append(raw)
+    if group:
+        yield _in_log_order(group)
+
+
 def aggregates_in_store(
     ledger: Ledger, stop: int, page: int = PAGE
 ) -> Iterator[list[Notification | BadRow]]:
-    """Each aggregate's rows up to log position `stop`, in log order, one aggregate after the
-    other (a row naming no aggregate is a group of its own). Rows appended while it reads are
-    past `stop` and left out, so a decision and its number claim, written together, are both
-    read or both not, whichever aggregate comes first."""
-    group: list[Notification | BadRow] = []
-    key: object = None
-    for raw in _raw_rows(ledger, page, stop):
-        if group and raw[1] != key:
-            yield sorted(group, key=_position)
-            group = []
-        key = raw[1]
-        row = _row(ledger, raw)
-        if isinstance(row, BadRow):
-            yield [row]
+    """`raw_aggregates` as notifications; a row naming no aggregate is a group of its own."""
+    for raws in raw_aggregates(ledger, stop, page):
+        if as_aggregate(raws[0][1]) is None:
+            yield from ([as_row(raw)] for raw in raws)
         else:
-            group.append(row)
-    if group:
-        yield sorted(group, key=_position)
+            yield [as_row(raw) for raw in raws]
+
+
+def _in_log_order(group: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted(group, key=_raw_position)
+
+
+def _raw_position(raw: tuple[Any, ...]) -> Any:
+    return raw[0]
 
 
 def rows_of_aggregate(ledger: Ledger, aggregate: UUID) -> list[Notification | BadRow]:
@@ -73,14 +100,20 @@ def rows_of_aggregate(ledger: Ledger, aggregate: UUID) -> list[Notification | Ba
         with postgres.datastore.transaction(commit=False) as cursor:
             cursor.execute(statement, (aggregate,))
             raws = [tuple(row.values()) for row in cursor.fetchall()]
-    return sorted((_row(ledger, raw) for raw in raws), key=_position)
+    return [as_row(raw) for raw in _in_log_order(raws)]
 
 
-def _position(row: Notification | BadRow) -> int:
-    return row.id
+def as_aggregate(originator_id: Any) -> UUID | None:
+    """The aggregate a raw row names, or None when its ID column is not a UUID."""
+    try:
+        return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+    # What the recorder would raise converting the column (e.g. `UUID("junk")`, `UUID(7)`).
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
-def _row(ledger: Ledger, raw: tuple[Any, ...]) -> Notification | BadRow:
+def as_row(raw: tuple[Any, ...]) -> Notification | BadRow:
+    """A raw row as a notification, or a `BadRow` when its ID column is not a UUID."""
     position, originator_id, version, topic, state = raw
     try:
         aggregate = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
@@ -96,13 +129,48 @@ def _row(ledger: Ledger, raw: tuple[Any, ...]) -> Notification | BadRow:
     )
 
 
-def _raw_rows(ledger: Ledger, page: int, stop: int) -> Iterator[tuple[Any, ...]]:
+def _raw_rows(ledger: Ledger, page: int, stop: int, part: KeyRange) -> Iterator[tuple[Any, ...]]:
     recorder = ledger.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
-        rows = _sqlite_rows(recorder, page)
+        rows = _sqlite_rows(recorder, page, part)
     else:
-        rows = _postgres_rows(_postgres(recorder), page)
+        rows = _postgres_rows(_postgres(recorder), page, part)
     yield from (row for row in rows if row[0] <= stop)
+
+
+def split_keys(ledger: Ledger, parts: int, rows: int) -> KeyRanges:
+    """`parts` ranges of aggregate IDs holding about `rows / parts` rows each (an aggregate
+    is never split: a range is of whole IDs), for verifying the parts side by side."""
+    recorder = ledger.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement: Any = (
+            f"SELECT originator_id FROM {recorder.events_table_name} "
+            "ORDER BY originator_id, originator_version LIMIT 1 OFFSET ?"
+        )
+        datastore: Any = recorder.datastore
+    else:
+        from psycopg.sql import SQL, Identifier
+
+        postgres = _postgres(recorder)
+        statement = SQL(
+            "SELECT originator_id FROM {}.{} ORDER BY originator_id, originator_version "
+            "LIMIT 1 OFFSET %s"
+        ).format(Identifier(postgres.datastore.schema), Identifier(postgres.events_table_name))
+        datastore = postgres.datastore
+    keys: list[Any] = []
+    with datastore.transaction(commit=False) as cursor:
+        for index in range(1, parts):
+            cursor.execute(statement, (rows * index // parts,))
+            found = cursor.fetchone()
+            key = None if found is None else _first_column(found)
+            if key is not None and (not keys or key > keys[-1]):
+                keys.append(key)
+    bounds: list[Any] = [None, *keys, None]
+    return [KeyRange(low, high) for low, high in itertools.pairwise(bounds)]
+
+
+def _first_column(row: Any) -> Any:
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
 def _postgres(recorder: Any) -> PostgresApplicationRecorder:
@@ -116,32 +184,48 @@ def _postgres(recorder: Any) -> PostgresApplicationRecorder:
     return recorder
 
 
-def _sqlite_rows(recorder: SQLiteApplicationRecorder, page: int) -> Iterator[tuple[Any, ...]]:
+def _sqlite_rows(
+    recorder: SQLiteApplicationRecorder, page: int, part: KeyRange
+) -> Iterator[tuple[Any, ...]]:
     columns = "rowid, originator_id, originator_version, topic, state"
     table = recorder.events_table_name
-    first = f"SELECT {columns} FROM {table} ORDER BY originator_id, originator_version LIMIT ?"
-    after = (
-        f"SELECT {columns} FROM {table} WHERE (originator_id, originator_version) > (?, ?) "
-        "ORDER BY originator_id, originator_version LIMIT ?"
-    )
-    return _paged(recorder, first, after, page, tuple)
+    order = "ORDER BY originator_id, originator_version LIMIT ?"
+    low = [] if part.low is None else ["originator_id >= ?"]
+    high = [] if part.high is None else ["originator_id < ?"]
+    first = f"SELECT {columns} FROM {table} {_where(low + high)} {order}"
+    after = f"SELECT {columns} FROM {table} {_where([_AFTER, *high])} {order}"
+    return _paged(recorder, first, after, page, part, tuple)
 
 
-def _postgres_rows(recorder: PostgresApplicationRecorder, page: int) -> Iterator[tuple[Any, ...]]:
+_AFTER = "(originator_id, originator_version) > (?, ?)"
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _postgres_rows(
+    recorder: PostgresApplicationRecorder, page: int, part: KeyRange
+) -> Iterator[tuple[Any, ...]]:
     from psycopg.sql import SQL, Identifier
 
     table = SQL("{}.{}").format(
         Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
     )
-    columns = SQL("notification_id, originator_id, originator_version, topic, state")
-    first = SQL("SELECT {} FROM {} ORDER BY originator_id, originator_version LIMIT %s").format(
-        columns, table
+    columns = "notification_id, originator_id, originator_version, topic, state"
+    order = "ORDER BY originator_id, originator_version LIMIT ?"
+    low = [] if part.low is None else ["originator_id >= ?"]
+    high = [] if part.high is None else ["originator_id < ?"]
+    first = f"SELECT {columns} FROM {{}} {_where(low + high)} {order}".replace("?", "%s")
+    after = f"SELECT {columns} FROM {{}} {_where([_AFTER, *high])} {order}".replace("?", "%s")
+    return _paged(
+        recorder,
+        SQL(first).format(table),
+        SQL(after).format(table),
+        page,
+        part,
+        lambda row: tuple(row.values()),
     )
-    after = SQL(
-        "SELECT {} FROM {} WHERE (originator_id, originator_version) > (%s, %s) "
-        "ORDER BY originator_id, originator_version LIMIT %s"
-    ).format(columns, table)
-    return _paged(recorder, first, after, page, lambda row: tuple(row.values()))
 
 
 def _paged(
@@ -149,17 +233,20 @@ def _paged(
     first: Any,
     after: Any,
     page: int,
+    part: KeyRange,
     as_tuple: Callable[[Any], tuple[Any, ...]],
 ) -> Iterator[tuple[Any, ...]]:
     """The rows of `first`, then of `after` from the last row's (originator_id,
-    originator_version), `page` rows per read transaction."""
+    originator_version), `page` rows per read transaction, within `part`."""
     last: tuple[Any, ...] | None = None
+    high = () if part.high is None else (part.high,)
     while True:
         with recorder.datastore.transaction(commit=False) as cursor:
             if last is None:
-                cursor.execute(first, (page,))
+                low = () if part.low is None else (part.low,)
+                cursor.execute(first, (*low, *high, page))
             else:
-                cursor.execute(after, (last[1], last[2], page))
+                cursor.execute(after, (last[1], last[2], *high, page))
             rows = [as_tuple(row) for row in cursor.fetchall()]
         yield from rows
         if len(rows) < page:

@@ -23,7 +23,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from audit.aggregate_rows import aggregates_in_store, rows_of_aggregate
+from audit.aggregate_rows import as_aggregate, as_row, raw_aggregates, rows_of_aggregate
+from audit.clean_rows import CleanRows
 from audit.digest import (
     UNREADABLE_HASH,
     BadRow,
@@ -55,7 +56,9 @@ NUMBER_FIELDS: dict[type[LedgerEvent], tuple[str, str]] = {
 
 
 @dataclass
-class _Verifier:
+class Verifier:
+    """What `verify` has read so far, and what it found."""
+
     ledger: Ledger
     digest_position: int | None
     problems: list[Problem] = field(default_factory=list)
@@ -67,6 +70,10 @@ class _Verifier:
     aggregates: int = 0
     events: int = 0
     position: int = 0
+    clean: CleanRows = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clean = CleanRows(self)
 
     def report(
         self, kind: ProblemKind, aid: UUID | None, version: int | None, pos: int | None, msg: str
@@ -92,6 +99,25 @@ class _Verifier:
             self.aggregates += 1
             self._report_gaps(aid, self.track)
         if self.head is not None and aid is not None:
+            self.spill.head(f"{aid}:{self.head[0]}:{self.head[1]}", aggregate=True)
+
+    def check_raw_aggregate(self, raws: list[tuple[Any, ...]]) -> None:
+        """Check one aggregate's raw rows (in log order), the clean ones in one tight pass
+        (`audit/clean_rows.py`), any other the long way."""
+        aid = as_aggregate(raws[0][1])
+        if aid is None:
+            for raw in raws:
+                self.check_aggregate([as_row(raw)])
+            return
+        self._start_aggregate()
+        text, take = str(aid), self.clean.take
+        for raw in raws:
+            if not take(raw, aid, text):
+                self.check(as_row(raw))
+        if self.track is not None:
+            self.aggregates += 1
+            self._report_gaps(aid, self.track)
+        if self.head is not None:
             self.spill.head(f"{aid}:{self.head[0]}:{self.head[1]}", aggregate=True)
 
     def _start_aggregate(self) -> None:
@@ -257,15 +283,25 @@ class _Verifier:
             )
 
 
-def verify(ledger: Ledger, digest: str | None = None) -> VerificationReport:
+def verify(ledger: Ledger, digest: str | None = None, parts: int | None = 1) -> VerificationReport:
     """Re-read the whole store and report every sign of tampering; with a published `digest`,
     also check the aggregate heads at its position. A malformed digest is a `ValueError`,
-    raised before anything is read."""
+    raised before anything is read. `parts`: processes checking ranges of aggregates side by
+    side (`audit/verify_parts.py`; None: as many as pay on this store and machine)."""
     digest_position = None if digest is None else parse_digest(digest)[0]
-    verifier = _Verifier(ledger, digest_position)
+    verifier = Verifier(ledger, digest_position)
+    stop = log_end(ledger)
     try:
-        for rows in aggregates_in_store(ledger, log_end(ledger)):
-            verifier.check_aggregate(rows)
+        if parts is None or parts > 1:
+            # Loaded only when used: multiprocessing is not what a small verify needs.
+            from audit import verify_parts
+
+            parts = verify_parts.parts_for(ledger, stop) if parts is None else parts
+            if parts > 1:
+                verify_parts.check_in_parts(verifier, stop, parts)
+        if parts == 1:
+            for raws in raw_aggregates(ledger, stop):
+                verifier.check_raw_aggregate(raws)
         verifier.finish(digest)
     finally:
         verifier.spill.close()
@@ -277,7 +313,7 @@ def verify_aggregates(ledger: Ledger, aggregates: Iterable[UUID]) -> Verificatio
     patient's record rests on (its aggregate, its number claims, its prescribers and
     pharmacies), in time proportional to them, not to the ledger. A claim is checked against
     the decisions among these rows only: a claim of another number is not looked at."""
-    verifier = _Verifier(ledger, None)
+    verifier = Verifier(ledger, None)
     try:
         for aggregate in sorted(aggregates):
             rows = rows_of_aggregate(ledger, aggregate)
@@ -289,7 +325,7 @@ def verify_aggregates(ledger: Ledger, aggregates: Iterable[UUID]) -> Verificatio
     return _report(verifier, None)
 
 
-def _report(verifier: _Verifier, digest: str | None) -> VerificationReport:
+def _report(verifier: Verifier, digest: str | None) -> VerificationReport:
     return VerificationReport(
         ok=not verifier.problems,
         events_checked=verifier.events,

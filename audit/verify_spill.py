@@ -50,8 +50,9 @@ class NumberPair:
 class Spill:
     """The numbers and heads of the whole log, on disk until the end of the check."""
 
-    def __init__(self) -> None:
-        self._db = sqlite3.connect("")
+    def __init__(self, path: str = "") -> None:
+        """On a private temporary file, or (for one part of a verify) on `path`."""
+        self._db = sqlite3.connect(path)
         self._db.execute(
             "CREATE TABLE numbers (kind TEXT, number TEXT, side INTEGER, aggregate TEXT, "
             "version INTEGER, position INTEGER, patient_id TEXT)"
@@ -65,12 +66,45 @@ class Spill:
         """Drop the temporary database."""
         self._db.close()
 
+    def commit(self) -> None:
+        """Write everything kept so far to the file (a part's spill, read by `absorb`)."""
+        self._flush()
+        self._db.commit()
+
+    def absorb(self, path: str) -> None:
+        """Take in the numbers and heads a part's spill committed to `path`."""
+        self.commit()
+        self._db.execute("ATTACH DATABASE ? AS part", (path,))
+        try:
+            self._db.execute("INSERT INTO numbers SELECT * FROM part.numbers")
+            self._db.execute("INSERT INTO heads SELECT * FROM part.heads")
+            count = "SELECT count(*) FROM part.heads WHERE aggregate = 1"
+            self.head_count += int(self._db.execute(count).fetchone()[0])
+            self._db.commit()
+        finally:
+            self._db.execute("DETACH DATABASE part")
+
     def number(self, side: int, record: NumberRecord) -> None:
         """Keep one side of a number."""
         r = record
         self._numbers.append(
             (r.kind, r.number, side, str(r.aggregate), r.version, r.position, r.patient_id)
         )
+        if len(self._numbers) >= BATCH:
+            self._flush()
+
+    def number_row(
+        self,
+        kind: str,
+        number: str,
+        side: int,
+        aggregate: str,
+        version: int,
+        position: int,
+        patient_id: str,
+    ) -> None:
+        """Keep one side of a number, given as its columns (`aggregate`: the ID's text)."""
+        self._numbers.append((kind, number, side, aggregate, version, position, patient_id))
         if len(self._numbers) >= BATCH:
             self._flush()
 

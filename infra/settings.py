@@ -16,10 +16,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from infra.secrets import SecretFileError, read_encryption_key
-from infra.transcoding import MAPPER_TOPIC, TRANSCODER_TOPIC
 
 DEFAULT_DATABASE_URL = "sqlite:///rems.db"
 DEFAULT_TIMEZONE = "America/New_York"
+MAPPER_TOPIC = "infra.transcoding:PydanticMapper"
+TRANSCODER_TOPIC = "infra.transcoding:OrjsonTranscoder"
+"""The pydantic+orjson mapper and transcoder, named by topic: the event store resolves them when
+it opens, so reading the settings loads no pydantic model (a query's start, issue 9)."""
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 """eventsourcing's AES-GCM cipher on the `cryptography` package (not its pycryptodome one)."""
 UNENCRYPTED_WARNING = (

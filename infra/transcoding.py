@@ -80,7 +80,3 @@ class PydanticMapper(Mapper[UUID]):
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
         return cast(DomainEventProtocol[UUID], cls.model_validate(state))
-
-
-MAPPER_TOPIC = get_topic(PydanticMapper)
-TRANSCODER_TOPIC = get_topic(OrjsonTranscoder)

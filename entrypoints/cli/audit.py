@@ -84,7 +84,7 @@ def run_verify(args: argparse.Namespace, ledger: Ledger) -> int:
         except (OSError, orjson.JSONDecodeError, BadInput, KeyError_) as error:
             print(f"rems verify: {args.sth}: {error}", file=sys.stderr)
             return 2
-    report = verify(ledger, digest=args.digest)
+    report = verify(ledger, digest=args.digest, parts=None)
     problems = [*report.problems, *check_read_models(ledger)]
     if sth is not None:
         problems += check_against_sth(ledger, sth, records)

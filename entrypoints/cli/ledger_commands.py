@@ -2,7 +2,9 @@
 replay-decision, projections, and the demo.
 
 The queries start without the command path: `apply` loads the batch and `replay-decision` the
-replay when they run (README, "Layout": the CLI starts fast)."""
+replay when they run, and this module loads the ledger and the read models only when a command
+runs (README, "Layout": the CLI starts fast). `rems eligibility ID` first asks the read model
+as it stands (`application.remembered_eligibility`), before any ledger opens."""
 
 from __future__ import annotations
 
@@ -10,15 +12,17 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from application.ledger import Ledger
-from application.queries import default_now, eligibility, history, parse_as_of
-from application.views import Views
 from entrypoints.cli import printing
 from entrypoints.cli.printing import print_json
 
-Runner = Callable[[argparse.Namespace, Ledger], int]
+if TYPE_CHECKING:
+    from application.ledger import Ledger
+    from application.views import Views
+    from infra.settings import Settings
+
+Runner = Callable[[argparse.Namespace, "Ledger"], int]
 
 
 def _answer(args: argparse.Namespace, answer: dict[str, Any], show: Callable[..., None]) -> int:
@@ -27,6 +31,8 @@ def _answer(args: argparse.Namespace, answer: dict[str, Any], show: Callable[...
 
 
 def _as_of(args: argparse.Namespace, ledger: Ledger) -> datetime | None:
+    from application.queries import parse_as_of
+
     return parse_as_of(args.as_of, ledger) if getattr(args, "as_of", None) else None
 
 
@@ -44,23 +50,52 @@ def _cmd_apply(args: argparse.Namespace, ledger: Ledger) -> int:
     return 0
 
 
+def _fast_eligibility(args: argparse.Namespace, settings: Settings) -> int | None:
+    """The answer remembered for the read model as it stands, or None (the full path runs)."""
+    if args.as_of:
+        return None
+    from application.remembered_eligibility import Unanswered, remembered_answer
+
+    try:
+        answer = remembered_answer(settings, args.patient_id)
+    except Unanswered:
+        return None
+    if args.json:
+        sys.stdout.buffer.write(answer + b"\n")
+    else:
+        import orjson
+
+        printing.eligibility(orjson.loads(answer))
+    return 0
+
+
 def _cmd_eligibility(args: argparse.Namespace, ledger: Ledger) -> int:
+    from application.queries import default_now, eligibility
+    from application.views import Views
+    from infra.settings import ClockMode
+
     as_of = _as_of(args, ledger)
     if as_of is not None:
         answer = eligibility(ledger, args.patient_id, as_of)
     else:
+        remember = ledger.settings.clock is ClockMode.EVENT
         with Views(ledger) as views:
-            answer = views.eligibility(args.patient_id, default_now(ledger))
+            now = default_now(ledger)
+            answer = views.eligibility(args.patient_id, now, remember_answer=remember)
     return _answer(args, answer, printing.eligibility)
 
 
 def _cmd_history(args: argparse.Namespace, ledger: Ledger) -> int:
+    from application.queries import history
+
     answer = history(ledger, args.patient_id, _as_of(args, ledger))
     return _answer(args, answer, printing.history)
 
 
 def _with_views(run: Callable[[Views, argparse.Namespace], dict[str, Any]], show: Any) -> Runner:
     def command(args: argparse.Namespace, ledger: Ledger) -> int:
+        from application.views import Views
+
         with Views(ledger) as views:
             return _answer(args, run(views, args), show)
 
@@ -68,11 +103,15 @@ def _with_views(run: Callable[[Views, argparse.Namespace], dict[str, Any]], show
 
 
 def _due(views: Views, args: argparse.Namespace) -> dict[str, Any]:
+    from application.queries import default_now, parse_as_of
+
     on = parse_as_of(args.on, views.ledger) if args.on else default_now(views.ledger)
     return views.due(on)
 
 
 def _cmd_projections(args: argparse.Namespace, ledger: Ledger) -> int:
+    from application.views import Views
+
     with Views(ledger) as views:
         applied = views.runner.rebuild() if args.what == "rebuild" else views.runner.catch_up()
         print_json({"applied": applied, "position": views.runner.position()})
@@ -106,7 +145,7 @@ def add_ledger_commands(sub: Any) -> None:
         query.add_argument("patient_id")
         query.add_argument("--as-of", help="ISO instant, or a date (end of that day)")
         query.add_argument("--json", action="store_true", help="print JSON")
-        query.set_defaults(run=run)
+        query.set_defaults(run=run, fast=_fast_eligibility if name == "eligibility" else None)
     due = sub.add_parser("due", help="what is due or overdue per patient (work queue)")
     due.add_argument("--on", help="a date (end of that day) or ISO instant; default now")
     due.add_argument("--json", action="store_true")

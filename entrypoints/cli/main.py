@@ -12,7 +12,10 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from application.errors import RemsError
 
 GROUPS: dict[str, tuple[str, str]] = {
     "ledger": ("entrypoints.cli.ledger_commands", "add_ledger_commands"),
@@ -115,7 +118,6 @@ def _run(args: argparse.Namespace) -> int:
     from eventsourcing.persistence import PersistenceError
 
     from application.errors import RemsError
-    from entrypoints.cli.printing import print_json
     from infra.settings import UNENCRYPTED_WARNING, Settings, SettingsError, redacted_url
 
     try:
@@ -123,6 +125,12 @@ def _run(args: argparse.Namespace) -> int:
         if getattr(args, "offline", None) is not None:
             offline: int = args.offline(args, settings)
             return offline
+        if getattr(args, "fast", None) is not None:
+            # A query the read model can answer as it stands, before the ledger (and the
+            # models it loads) opens: None means it cannot, and the full path runs.
+            answered: int | None = args.fast(args, settings)
+            if answered is not None:
+                return answered
         from application.ledger import Ledger
 
         if getattr(args, "demo", False):
@@ -139,19 +147,28 @@ def _run(args: argparse.Namespace) -> int:
     except PersistenceError as error:
         print(f"rems: cannot open the event store ({error})", file=sys.stderr)
         return 3
+    except RemsError as error:
+        return _failed(args, error)
     try:
         code: int = args.run(args, ledger)
     except RemsError as error:
-        if getattr(args, "json", False):
-            print_json(error.to_result())
-        print(f"rems: {error.message}", file=sys.stderr)
-        return 2 if error.code == "invalid" else 1
+        return _failed(args, error)
     except PersistenceError as error:
         print(f"rems: the event store failed ({type(error).__name__}: {error})", file=sys.stderr)
         return 3
     finally:
         ledger.close()
     return code
+
+
+def _failed(args: argparse.Namespace, error: RemsError) -> int:
+    """Print a query's or command's error (its result with `--json`); exit 2 when invalid."""
+    from entrypoints.cli.printing import print_json
+
+    if getattr(args, "json", False):
+        print_json(error.to_result())
+    print(f"rems: {error.message}", file=sys.stderr)
+    return 2 if error.code == "invalid" else 1
 
 
 if __name__ == "__main__":

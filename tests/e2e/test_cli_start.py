@@ -51,8 +51,8 @@ def test_a_command_that_needs_no_ledger_creates_no_database_file(
     assert list(tmp_path.glob("rems.db*")) == []
 
 
-def modules_after(database: Path, *args: str) -> set[str]:
-    """Every module a `rems ARGS` run had imported when it ended."""
+def modules_after(database: Path, *args: str, clock: str = "system") -> set[str]:
+    """Every module a `rems ARGS` run had imported when it ended (under the given clock)."""
     probe = (
         "import sys\n"
         "from entrypoints.cli.main import main\n"
@@ -64,7 +64,7 @@ def modules_after(database: Path, *args: str) -> set[str]:
     )
     run = subprocess.run(
         [sys.executable, "-c", probe],
-        env=env_on(database),
+        env={**env_on(database), "REMS_CLOCK": clock},
         capture_output=True,
         timeout=300,
         check=False,

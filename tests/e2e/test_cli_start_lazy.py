@@ -1,6 +1,7 @@
 """What a start-up leaves unloaded (issue 9): a query on caught-up read models decodes no event,
-so the patient's event classes are not imported; `rems verify` on SQLite never loads the
-PostgreSQL driver."""
+so the patient's event classes are not imported; an up-to-date `rems eligibility` answered
+before loads no pydantic model at all; `rems verify` on SQLite never loads the PostgreSQL
+driver."""
 
 from __future__ import annotations
 
@@ -32,6 +33,36 @@ def test_eligibility_on_caught_up_read_models_imports_no_patient_event(tmp_path:
     assert "domain.patient_events" not in loaded
     assert "application.batch" not in loaded
     assert "application.replay" not in loaded
+
+
+def test_an_up_to_date_eligibility_answered_before_imports_no_pydantic_model(
+    tmp_path: Path,
+) -> None:
+    """Under the event clock, the second `rems eligibility ID` at the same log position prints
+    the remembered answer: neither pydantic's models nor the ledger, the rule engine or the
+    patient's fold are imported, and its output is the first's, byte for byte."""
+    database = tmp_path / "rems.db"
+    ledger = make_ledger(f"sqlite:///{database}")
+    Program(ledger).participants().ready_male("M1")
+    ledger.close()
+    env = {**env_on(database), "REMS_CLOCK": "event"}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "entrypoints.cli", "eligibility", "M1", "--json"],
+            env=env,
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+        for _ in range(2)
+    ]
+    assert runs[1].stdout == runs[0].stdout
+    assert b'"patient_id":"M1"' in runs[0].stdout
+    loaded = modules_after(database, "eligibility", "M1", clock="event")
+    for module in ("pydantic.main", "application.ledger", "domain.rules", "domain.patient_fold"):
+        assert module not in loaded
+    assert "application.remembered_eligibility" in loaded
+    assert not {"psycopg", "cryptography"} & {m.split(".")[0] for m in loaded}
 
 
 def test_verify_on_sqlite_never_loads_the_postgres_driver(tmp_path: Path) -> None:

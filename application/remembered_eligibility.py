@@ -1,0 +1,227 @@
+"""Eligibility answers remembered beside the read model, so that `rems eligibility ID` on an
+up-to-date read model prints its answer without loading the rule engine (issue 9).
+
+The answer depends on the read-model rows *and* on the instant it is judged at. Under the event
+clock a query's "now" is the ledger's last recorded `at`, so an answer is fixed by the log
+position it was judged at: the query's full path (catch up, fold, judge) stores the JSON bytes
+it printed with that position, its instant and a digest of the code that judged it, and a later
+query answers from the row when one SQL query shows the projections at the end of the log and a
+row for that very position, instant and code. Anything else (the read model behind, no row, an
+older row, the system clock, `--as-of`) takes the full path. Under the system clock "now" moves
+on every call, so only "not enrolled" (which does not depend on now) is answered from the rows.
+
+This module loads no pydantic model: `sqlite3` (or psycopg for a PostgreSQL URL), orjson for
+the stored timestamp, and the row cipher when an encryption key is configured. Rows hold what
+the answer holds (risk category, reasons, dates; no name, address or phone), sealed under the
+read models' key when one is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from application.errors import NotFound
+from application.program_ids import normalised_id
+from infra.settings import ClockMode, Settings, SettingsError, SqliteUrl, parse_database_url
+from projections.view import Cursor
+
+TRACKING_NAME = "views"
+"""`projections.runner.TRACKING_NAME`, written out: that module loads the events' models."""
+POSTGRES_EVENTS_TABLE = "public.rems_events"
+"""eventsourcing's table for an application named `rems` (`Ledger.name`) on PostgreSQL; on
+SQLite the table is `stored_events` whatever the name."""
+JUDGING_CODE = (
+    "domain",
+    "projections/eligibility.py",
+    "application/queries.py",
+    "application/views.py",
+    "application/remembered_eligibility.py",
+)
+"""The sources an answer is judged by; a row judged by other code (an upgrade) is not read."""
+_ROOT = Path(__file__).resolve().parent.parent
+
+_SELECT = (
+    "SELECT t.position, {last_position}, {last_state}, "
+    "(SELECT COUNT(*) FROM eligibility_patients WHERE patient_id = ?), "
+    "a.position, a.judged_at, a.code, a.answer "
+    "FROM projection_tracking t LEFT JOIN eligibility_answers a ON a.patient_id = ? "
+    "WHERE t.name = ?"
+)
+_SQLITE_SELECT = _SELECT.format(
+    last_position="(SELECT MAX(rowid) FROM stored_events)",
+    last_state="(SELECT state FROM stored_events ORDER BY rowid DESC LIMIT 1)",
+)
+_POSTGRES_SELECT = _SELECT.format(
+    last_position=f"(SELECT MAX(notification_id) FROM {POSTGRES_EVENTS_TABLE})",
+    last_state=(
+        f"(SELECT state FROM {POSTGRES_EVENTS_TABLE} ORDER BY notification_id DESC LIMIT 1)"
+    ),
+).replace("?", "%s")
+_UPSERT = (
+    "INSERT INTO eligibility_answers (patient_id, position, judged_at, code, answer) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (patient_id) DO UPDATE SET position = excluded.position, "
+    "judged_at = excluded.judged_at, code = excluded.code, answer = excluded.answer"
+)
+
+
+class Unanswered(Exception):
+    """The rows cannot answer this query: take the full path."""
+
+
+def judging_code(settings: Settings) -> str:
+    """A digest of the code that judges an answer and of the program's time zone."""
+    digest = hashlib.sha256(settings.timezone.key.encode())
+    for name in JUDGING_CODE:
+        path = _ROOT / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.relative_to(_ROOT).as_posix().encode() + b"\0")
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+class RememberedEligibility:
+    """Table `eligibility_answers`, created and dropped with the read models (a rebuild starts
+    it afresh); it reads no event, its rows are written by `remember`."""
+
+    event_types: tuple[type[Any], ...] = ()
+
+    def create_tables(self, cursor: Cursor) -> None:
+        """Create the table if missing."""
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS eligibility_answers (patient_id TEXT PRIMARY KEY, "
+            "position BIGINT NOT NULL, judged_at TEXT NOT NULL, code TEXT NOT NULL, "
+            "answer TEXT NOT NULL)"
+        )
+
+    def drop_tables(self, cursor: Cursor) -> None:
+        """Drop the table."""
+        cursor.execute("DROP TABLE IF EXISTS eligibility_answers")
+
+    def process_batch(self, events: Sequence[Any], cursor: Cursor) -> None:
+        """Nothing: a row names the position it was judged at, so new events outdate it."""
+
+    def forget(self) -> None:
+        """Nothing is kept in memory."""
+
+
+def remember(
+    cursor: Cursor, position: int, answer: dict[str, Any], code: str, seal: Callable[[str], str]
+) -> None:
+    """Store the answer judged on the rows at `position` (its `as_of` is the instant)."""
+    text = orjson.dumps(answer).decode()
+    cursor.execute(_UPSERT, (answer["patient_id"], position, answer["as_of"], code, seal(text)))
+
+
+@dataclass(frozen=True)
+class _Row:
+    tracked: int
+    last_position: int | None
+    last_state: bytes | None
+    enrolled: bool
+    position: int | None
+    judged_at: str | None
+    code: str | None
+    answer: str | None
+
+
+def remembered_answer(settings: Settings, patient_id: str) -> bytes:
+    """The JSON bytes the full path would print for `rems eligibility ID --json` now; raises
+    `NotFound` (as the full path does) when the read model is current and has no such patient,
+    and `Unanswered` when the rows cannot tell."""
+    patient = normalised_id(patient_id)
+    if patient is None:
+        raise Unanswered
+    row = _read(settings, patient)
+    if row.last_position is None or row.tracked != row.last_position:
+        raise Unanswered
+    if not row.enrolled:
+        msg = f"Patient {patient} is not enrolled in the REMS."
+        raise NotFound(msg)
+    if settings.clock is not ClockMode.EVENT or row.position != row.last_position:
+        raise Unanswered
+    if row.answer is None or row.last_state is None or row.code != judging_code(settings):
+        raise Unanswered
+    if row.judged_at != _recorded_at(settings, row.last_state).isoformat():
+        raise Unanswered
+    try:
+        return _opened(settings, row.answer).encode()
+    except ValueError:  # a row sealed under another key (RowCipherError)
+        raise Unanswered from None
+
+
+def _read(settings: Settings, patient: str) -> _Row:
+    url = parse_database_url(settings.database_url)
+    params = (patient, patient, TRACKING_NAME)
+    if isinstance(url, SqliteUrl):
+        if url.path == ":memory:" or not Path(url.path).is_file():
+            raise Unanswered
+        connection = sqlite3.connect(url.path, timeout=30, isolation_level=None)
+        try:
+            found = connection.execute(_SQLITE_SELECT, params).fetchone()
+        except sqlite3.Error:  # tables not created yet
+            raise Unanswered from None
+        finally:
+            connection.close()
+    else:
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                host=url.host,
+                port=url.port,
+                user=url.user,
+                password=url.password,
+                dbname=url.dbname,
+                connect_timeout=url.connect_timeout,
+                autocommit=True,
+            ) as pg:
+                found = pg.execute(_POSTGRES_SELECT, params).fetchone()
+        except psycopg.Error:
+            raise Unanswered from None
+    if found is None:
+        raise Unanswered
+    tracked, last, state, enrolled, position, judged_at, code, answer = found
+    return _Row(
+        int(tracked),
+        None if last is None else int(last),
+        None if state is None else bytes(state),
+        bool(enrolled),
+        None if position is None else int(position),
+        judged_at,
+        code,
+        answer,
+    )
+
+
+def _recorded_at(settings: Settings, state: bytes) -> datetime:
+    """The `timestamp` of a stored event, read as `NotificationLog.recorded_at` reads it."""
+    try:
+        key = settings.cipher_key()
+    except SettingsError:
+        raise Unanswered from None
+    try:
+        if key is not None:
+            from eventsourcing.cryptography import AESCipher
+            from eventsourcing.utils import Environment
+
+            state = AESCipher(Environment(env={AESCipher.CIPHER_KEY: key})).decrypt(state)
+        return datetime.fromisoformat(orjson.loads(state)["timestamp"])
+    except (ValueError, KeyError, TypeError):  # sealed under another key, or not ours at all
+        raise Unanswered from None
+
+
+def _opened(settings: Settings, stored: str) -> str:
+    from infra.row_cipher import row_sealer
+
+    try:
+        return row_sealer(settings.cipher_key()).open(stored)
+    except SettingsError:
+        raise Unanswered from None
