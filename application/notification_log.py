@@ -44,6 +44,16 @@ class NotificationLog:
         """At most `limit` decoded events from position `start`, with their positions."""
         return [(row.id, self.decode(row)) for row in self.read(start, limit)]
 
+    def stored_state(self, notification: Any) -> dict[str, Any]:
+        """A row's stored state as JSON data (decrypted, decompressed, decoded), without loading
+        or validating its event class: the relay builds its messages from it."""
+        data = notification.state
+        if self._mapper.cipher:
+            data = self._mapper.cipher.decrypt(data)
+        if self._mapper.compressor:
+            data = self._mapper.compressor.decompress(data)
+        return cast(dict[str, Any], self._mapper.transcoder.decode(data))
+
     def end(self) -> int:
         """The last position (0 while the log is empty)."""
         return self._recorder.max_notification_id() or 0
@@ -55,12 +65,7 @@ class NotificationLog:
         rows = self.read(max(position, 1), 1)
         if not rows:
             return None
-        data = rows[0].state
-        if self._mapper.cipher:
-            data = self._mapper.cipher.decrypt(data)
-        if self._mapper.compressor:
-            data = self._mapper.compressor.decompress(data)
-        return datetime.fromisoformat(self._mapper.transcoder.decode(data)["timestamp"])
+        return datetime.fromisoformat(self.stored_state(rows[0])["timestamp"])
 
     def event_from(self, position: int) -> LedgerEvent | None:
         """The first event at or after a position, or None past the end."""

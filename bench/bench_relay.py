@@ -7,13 +7,18 @@ wait for every acknowledgement, store the position, batch by batch). The baselin
 kafka-python's own producer with the relay's very settings (`infra.kafka_clients.
 idempotent_producer`: idempotent, `acks=all`, the same linger, batch size and compression)
 sending the very same keys and values (so the same count and sizes) to a topic of its own, then
-one flush. Prints both rates and their ratio.
-Run: `.venv/bin/python -m bench.bench_relay [--patients N]`. Never a timed assertion in tests.
+one flush. Prints both rates and their ratio (best of the rounds, and per round: the two run
+back to back), and the process CPU each used per message (the relay and the producer's sender
+thread share one interpreter, so on a busy machine CPU is what the wall time follows).
+Run: `.venv/bin/python -m bench.bench_relay [--patients N] [--rounds N]`. Never a timed assertion
+in tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -52,31 +57,32 @@ def published_messages(ledger: Ledger, pseudonyms: Pseudonyms) -> list[tuple[str
     return messages
 
 
-def time_relay(ledger: Ledger, bootstrap: str) -> tuple[int, float]:
+def time_relay(ledger: Ledger, bootstrap: str) -> tuple[int, float, float]:
     """Drain the whole log with the project's relay, from position 0; (log entries passed,
-    seconds)."""
+    seconds, process CPU seconds)."""
     relay, database = build_relay(ledger, bootstrap)
     try:
         relay.positions.set(0)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         passed = relay.drain()
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     finally:
         relay.close(timeout=10)
         database.close()
-    return passed, elapsed
+    return passed, elapsed, cpu
 
 
 def time_raw_producer(
     bootstrap: str, messages: list[tuple[str, bytes, bytes]], mirrored: bool
-) -> float:
-    """Send the messages with a producer of the relay's settings, then flush; seconds. To one
-    topic, or `mirrored`: each to a topic of its own standing for the relay's topic."""
+) -> tuple[float, float]:
+    """Send the messages with a producer of the relay's settings, then flush; (seconds, process
+    CPU seconds). To one topic, or `mirrored`: each to a topic of its own standing for the
+    relay's topic."""
     topics = sorted({raw_topic(topic, mirrored) for topic, _, _ in messages})
     create_topics(bootstrap, topics)
     producer: Any = idempotent_producer(bootstrap, topics)  # metadata before the clock starts
     try:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         futures = [
             producer.send(raw_topic(topic, mirrored), key=key, value=value)
             for topic, key, value in messages
@@ -84,20 +90,21 @@ def time_raw_producer(
         producer.flush(timeout=120)
         for future in futures:
             future.get(timeout=30)
-        return time.perf_counter() - began
+        return time.perf_counter() - began, time.process_time() - cpu
     finally:
         producer.close(timeout=10)
 
 
 def main() -> None:
-    """Run both on one broker, interleaved `--rounds` times, and print the best of each."""
+    """Run both on one broker, interleaved `--rounds` times, and print the best of each and the
+    ratio of each round."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=240)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    relay_runs: list[float] = []
-    raw_runs: list[float] = []
-    mirrored_runs: list[float] = []
+    relay_runs: list[tuple[float, float]] = []
+    raw_runs: list[tuple[float, float]] = []
+    mirrored_runs: list[tuple[float, float]] = []
     passed = 0
     with tempfile.TemporaryDirectory() as folder, running_kafka() as bootstrap:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -106,27 +113,40 @@ def main() -> None:
             summary = run_demo(ledger, patients=args.patients)
             messages = published_messages(ledger, Pseudonyms(b"b" * 32))
             for _ in range(args.rounds):
-                passed, seconds = time_relay(ledger, bootstrap)
-                relay_runs.append(seconds)
+                passed, seconds, cpu = time_relay(ledger, bootstrap)
+                relay_runs.append((seconds, cpu))
                 raw_runs.append(time_raw_producer(bootstrap, messages, mirrored=False))
                 mirrored_runs.append(time_raw_producer(bootstrap, messages, mirrored=True))
         finally:
             ledger.close()
     count = len(messages)
     mean_size = sum(len(k) + len(v) for _, k, v in messages) / count
-    relay_s, raw_s, mirrored_s = min(relay_runs), min(raw_runs), min(mirrored_runs)
+    relay_s, raw_s, mirrored_s = (
+        min(t for t, _ in runs) for runs in (relay_runs, raw_runs, mirrored_runs)
+    )
     print(
         f"program: {summary['commands']} commands, {passed} log entries, {count} published "
-        f"messages (mean key+value {mean_size:.0f} bytes); best of {args.rounds} rounds"
+        f"messages (mean key+value {mean_size:.0f} bytes); best of {args.rounds} rounds; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(f"relay drain:   {count / relay_s:6.0f} events/s ({passed / relay_s:.0f} log entries/s)")
     print(f"raw producer:  {count / raw_s:6.0f} messages/s (one topic)")
     print(f"raw producer:  {count / mirrored_s:6.0f} messages/s (the relay's five topics' layout)")
     print(f"ratio (relay / raw producer, one topic): {raw_s / relay_s:.2f}")
     print(f"ratio (relay / raw producer, five topics): {mirrored_s / relay_s:.2f}")
-    print("runs (s): relay " + " ".join(f"{t:.2f}" for t in relay_runs))
-    print("          raw   " + " ".join(f"{t:.2f}" for t in raw_runs))
-    print("          five  " + " ".join(f"{t:.2f}" for t in mirrored_runs))
+    for name, runs in (("one topic", raw_runs), ("five topics", mirrored_runs)):
+        ratios = [raw[0] / relay[0] for raw, relay in zip(runs, relay_runs, strict=True)]
+        print(
+            f"ratio per round ({name}): "
+            + " ".join(f"{r:.2f}" for r in ratios)
+            + f" (median {statistics.median(ratios):.2f})"
+        )
+    print("runs (s): relay " + " ".join(f"{t:.2f}" for t, _ in relay_runs))
+    print("          raw   " + " ".join(f"{t:.2f}" for t, _ in raw_runs))
+    print("          five  " + " ".join(f"{t:.2f}" for t, _ in mirrored_runs))
+    for name, runs in (("relay", relay_runs), ("raw", raw_runs), ("five", mirrored_runs)):
+        cpu_us = statistics.median(c for _, c in runs) / count * 1e6
+        print(f"process CPU per message, median ({name}): {cpu_us:.0f} us")
 
 
 if __name__ == "__main__":

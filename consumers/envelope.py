@@ -120,23 +120,24 @@ def topic_for_class(event_class: type[LedgerEvent]) -> str | None:
     return None
 
 
-def _scrub(value: Any) -> Any:
+def scrubbed(value: Any) -> Any:
+    """A JSON value without the withheld fields at any depth, free text as its flag."""
     if isinstance(value, dict):
         clean: dict[str, Any] = {}
         for key, item in value.items():
             if key in FREE_TEXT_FLAGS:
                 clean[FREE_TEXT_FLAGS[key]] = bool(item)
             elif key not in WITHHELD:
-                clean[key] = _scrub(item) if isinstance(item, dict | list) else item
+                clean[key] = scrubbed(item) if isinstance(item, dict | list) else item
         return clean
     if isinstance(value, list):
-        return [_scrub(item) if isinstance(item, dict | list) else item for item in value]
+        return [scrubbed(item) if isinstance(item, dict | list) else item for item in value]
     return value
 
 
 def payload_of(event: LedgerEvent) -> dict[str, Any]:
     """The event's publishable fields."""
-    payload: dict[str, Any] = _scrub(event.model_dump(mode="json", exclude=NOT_IN_PAYLOAD))
+    payload: dict[str, Any] = scrubbed(event.model_dump(mode="json", exclude=NOT_IN_PAYLOAD))
     return payload
 
 

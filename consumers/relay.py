@@ -23,19 +23,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from eventsourcing.utils import resolve_topic
-
 from consumers.acknowledgements import ACK_TIMEOUT_S, RelayStopped, await_acknowledgements
 from consumers.age import AGE_CHANGE_TOPIC, AgeChanges, PatientLookup, age_change_message
-from consumers.envelope import encoded_message, topic_for_class
+from consumers.envelope import encoded_message
 from consumers.pseudonyms import Pseudonyms
 from consumers.relay_positions import RELAY_NAME, RelayPositions
+from consumers.stored_messages import Route, route_for, stored_message
 from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.patient_events import PatientEnrolled
@@ -83,7 +82,10 @@ class SentBatch:
 
 
 class Relay:
-    """Drains the notification log to Kafka, batches pipelined."""
+    """Drains the notification log to Kafka, batches pipelined.
+
+    A message is written from the row's stored state (`stored_state`, consumers/
+    stored_messages.py) where its class allows, else from the event `decode` gives."""
 
     def __init__(
         self,
@@ -95,9 +97,11 @@ class Relay:
         batch_size: int = BATCH_SIZE,
         ages: tuple[AgeChanges, PatientLookup, ZoneInfo] | None = None,
         in_flight: int = IN_FLIGHT_BATCHES,
+        stored_state: Callable[[Any], Mapping[str, Any]] | None = None,
     ) -> None:
         self._read = read
         self._decode = decode
+        self._stored_state = stored_state
         self.positions = positions
         self._new_publisher = new_publisher
         self.publisher = new_publisher()
@@ -115,7 +119,6 @@ class Relay:
         self.ages = ages
         """Minors' coming of age (consumers/age.py): the table, the patients, the zone."""
         self._last_seen_at: datetime | None = None
-        self._routes: dict[str, str | None] = {}
         self.stop = threading.Event()
         """Set to stop: a wait for acknowledgements gives up with `RelayStopped`."""
 
@@ -190,26 +193,34 @@ class Relay:
         messages = []
         enrolled = []
         for row in rows:
-            topic = self._route(row.topic)
-            if topic is None:
+            route = route_for(row.topic)
+            if route is None:
                 continue  # internal: never published, so not even decoded
-            event = self._decode(row)
+            message, recorded, event = self._message(route, row)
             if isinstance(event, PatientEnrolled):
                 enrolled.append(event)
-            if seen_at is None or event.timestamp > seen_at:
-                seen_at = event.timestamp
-            messages.append((topic, *encoded_message(event, row.id, self.pseudonyms)))
+            if seen_at is None or recorded > seen_at:
+                seen_at = recorded
+            messages.append((route.topic, *message))
         # Encoded first, then sent in one burst: the producer's batches fill before its sender
         # thread drains them (interleaved sends made many small requests, each costly).
         publisher = self.current_publisher()
         futures = [publisher.send(topic, value=value, key=key) for topic, key, value in messages]
         return SentBatch(rows[-1].id, len(rows), futures, enrolled, seen_at)
 
-    def _route(self, stored_topic: str) -> str | None:
-        """The topic events stored under a class topic go to (None: internal)."""
-        if stored_topic not in self._routes:
-            self._routes[stored_topic] = topic_for_class(resolve_topic(stored_topic))
-        return self._routes[stored_topic]
+    def _message(
+        self, route: Route, row: Any
+    ) -> tuple[tuple[bytes, bytes], datetime, LedgerEvent | None]:
+        """A row's (key, value) bytes and recorded time, from its stored JSON where the class
+        allows, else from its decoded event (returned too)."""
+        if route.shape is not None and self._stored_state is not None:
+            state = self._stored_state(row)
+            origin = (row.originator_id, row.originator_version)
+            message = stored_message(route.shape, state, row.id, origin, self.pseudonyms)
+            if message is not None:
+                return message, datetime.fromisoformat(state["timestamp"]), None
+        event = self._decode(row)
+        return encoded_message(event, row.id, self.pseudonyms), event.timestamp, event
 
     def _record(self, batch: SentBatch) -> int:
         """Wait for a batch's acknowledgements, then record its position (and its minors)."""

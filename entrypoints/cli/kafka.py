@@ -35,6 +35,7 @@ def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
         relay = Relay(
             read=ledger.notifications.read,
             decode=ledger.notifications.decode,
+            stored_state=ledger.notifications.stored_state,
             positions=RelayPositions(database),
             new_publisher=lambda: idempotent_producer(bootstrap, topics),
             pseudonyms=pseudonyms_for(ledger.settings, database),
