@@ -239,7 +239,7 @@ class Verifier:
         self.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.kind))
 
     def _check_claims(self) -> None:
-        for pair in self.spill.pairs():
+        for pair in self.spill.mismatched_pairs():
             kind, number, claim, issued = pair.kind, pair.number, pair.claim, pair.issued
             if claim is None:
                 if issued is not None:
