@@ -127,6 +127,7 @@ def apply_group(ledger: Ledger, group: Sequence[tuple[int, bytes | str]]) -> lis
             for uid, (state, projector) in folded.items():
                 ledger.states.put(uid, state, projector)
             ledger.states.committed([e for e in batch.events if e.originator_id not in folded])
+            ledger.take_due_snapshots(batch.events)
             return results
         finally:
             ledger.pending_batch = None

@@ -12,7 +12,7 @@ of earlier commands are held, visible to the later ones, and appended together a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
@@ -25,6 +25,13 @@ from application.command_time import settle_time, system_now
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
 from application.notification_log import NotificationLog
 from application.parsing import check_depth, strict_json
+from application.snapshots import (
+    SNAPSHOT_EVERY,
+    due_snapshots,
+    latest_snapshot,
+    start_from_snapshot,
+    store_snapshots,
+)
 from application.state_cache import Projector, StateCache
 from application.unit import Unit
 from domain.base import LedgerEvent
@@ -57,6 +64,9 @@ class Ledger(Application[UUID]):
     """No repository cache of the library's: its fast-forward never keeps the state it moved
     forward (our states are immutable), so every read replayed the history since the first one;
     `states` is the cache."""
+    is_snapshotting_enabled = True
+    snapshot_every = SNAPSHOT_EVERY
+    """Events between a patient's snapshots (`application.snapshots`; 0: none taken)."""
 
     def __init__(
         self,
@@ -84,13 +94,41 @@ class Ledger(Application[UUID]):
 
     def _committed_state(self, uid: UUID, projector: Projector) -> Any:
         """The aggregate's state as stored: the cached one moved forward by any newer events
-        (another process may have appended), or replayed from the start."""
-        state = self.states.get(uid)
-        newer = self.events.get(uid, gt=state.version if state is not None else None)
+        (another process may have appended), or folded from its latest snapshot or its first
+        event."""
+        cached = self.states.get(uid)
+        state, newer = cached, None
+        if cached is None and projector is project_patient:
+            state, newer = self._from_snapshot(uid)
+        if newer is None:
+            newer = self.events.get(uid, gt=state.version if state is not None else None)
         moved = projector(state, newer)
-        if moved is not None and moved is not state:
+        if moved is not None and moved is not cached:
             self.states.put(uid, moved, projector)
         return moved
+
+    def _from_snapshot(self, uid: UUID) -> tuple[Any, Any]:
+        """A patient's latest usable snapshot and the events after it, or (None, None)."""
+        snapshot = latest_snapshot(self.snapshots, uid) if self.snapshots else None
+        if snapshot is None:
+            return None, None
+        events = [
+            cast(LedgerEvent, e) for e in self.events.get(uid, gt=snapshot.originator_version - 1)
+        ]
+        started = start_from_snapshot(snapshot, events)
+        return started if started is not None else (None, None)
+
+    def take_due_snapshots(self, events: Sequence[LedgerEvent]) -> None:
+        """Snapshot the patients whose just-committed events passed a multiple of
+        `snapshot_every` (their states are in the cache, folded at the commit)."""
+        if self.snapshots is None or self.snapshot_every <= 0:
+            return
+        states = {}
+        for event in events:
+            state = self.states.get(event.originator_id)
+            if isinstance(state, PatientState):
+                states[event.originator_id] = state
+        store_snapshots(self.snapshots, due_snapshots(events, self.snapshot_every, states))
 
     def patient_state(self, patient_id: str) -> PatientState | None:
         """A patient's current state."""
@@ -190,6 +228,7 @@ class Ledger(Application[UUID]):
                 )
                 raise Conflict(msg) from None
             self.states.committed(unit.pending)
+            self.take_due_snapshots(unit.pending)
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
 
 

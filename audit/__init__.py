@@ -1,15 +1,3 @@
-"""Audit of the stored ledger: `verify` (tamper evidence) and published digests."""
-
-from audit.digest import Digest, compute_digest, parse_digest
-from audit.findings import Problem, ProblemKind, VerificationReport
-from audit.verify import verify
-
-__all__ = [
-    "Digest",
-    "Problem",
-    "ProblemKind",
-    "VerificationReport",
-    "compute_digest",
-    "parse_digest",
-    "verify",
-]
+"""Audit of the stored ledger: `verify` (tamper evidence, `audit.verify`) and published digests
+(`audit.digest`). The package imports none of its modules, so a module of it that needs little
+(`audit.stored_hash`, the domain tier's) loads little."""

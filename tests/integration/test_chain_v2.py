@@ -16,7 +16,8 @@ import pytest
 import rfc8785
 
 from application.ledger import Ledger
-from audit import ProblemKind, verify
+from audit.findings import ProblemKind
+from audit.verify import verify
 from domain.chain import GENESIS
 from tests.conftest import make_ledger
 from tests.integration.test_tamper_evidence import RawStore, patient

@@ -19,7 +19,9 @@ import psycopg
 import pytest
 
 from application.ledger import Ledger
-from audit import ProblemKind, compute_digest, parse_digest, verify
+from audit.digest import compute_digest, parse_digest
+from audit.findings import ProblemKind
+from audit.verify import verify
 from domain.chain import stored_event_hash
 from domain.registry import aggregate_id
 from tests.conftest import make_ledger

@@ -159,7 +159,7 @@ def test_a_history_rewritten_and_rehashed_after_a_head_is_caught(
 ) -> None:
     """A forger who changes an early event and rebuilds every later hash of the chain leaves
     `verify` without a chain problem, but the rows no longer give the signed roots."""
-    from audit import verify
+    from audit.verify import verify
 
     grow(any_ledger, 10)
     key_file = tmp_path / "sign.pem"

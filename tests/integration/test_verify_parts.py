@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from application.ledger import Ledger
-from audit import compute_digest
 from audit.aggregate_rows import raw_aggregates, split_keys
 from audit.clean_rows import CleanRows
+from audit.digest import compute_digest
 from audit.findings import VerificationReport
 from audit.verify import Verifier, verify
 from domain.registry import aggregate_id
