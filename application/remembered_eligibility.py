@@ -108,6 +108,9 @@ class RememberedEligibility:
     def process_batch(self, events: Sequence[Any], cursor: Cursor) -> None:
         """Nothing: a row names the position it was judged at, so new events outdate it."""
 
+    def flush(self, cursor: Cursor) -> None:
+        """Nothing is held back."""
+
     def forget(self) -> None:
         """Nothing is kept in memory."""
 

@@ -45,7 +45,7 @@ class Views:
                     ReportProjection(ledger.settings.timezone),
                     RememberedEligibility(),
                 ],
-                read=lambda start, limit: ledger.notifications.read(start, limit, stop=stop),
+                read=lambda start, limit: ledger.notifications.read_rows(start, limit, stop=stop),
                 decode=ledger.notifications.decode,
             )
         except BaseException:

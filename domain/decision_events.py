@@ -6,7 +6,8 @@ re-run later from the history alone.
 
 from __future__ import annotations
 
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from pydantic import AwareDatetime
 
@@ -148,16 +149,31 @@ class DispenseRecorded(Decision):
 def _set_authorization(
     state: PatientState, number: str, status: AuthorizationStatus
 ) -> PatientState:
-    authorizations = tuple(
-        a.model_copy(update={"status": status}) if a.number == number else a
-        for a in state.authorizations
-    )
+    authorizations = _with_status(state.authorizations, number, status)
     return state.model_copy(update={"authorizations": authorizations})
 
 
 def _set_confirmation(state: PatientState, number: str, status: ConfirmationStatus) -> PatientState:
-    confirmations = tuple(
-        c.model_copy(update={"status": status}) if c.number == number else c
-        for c in state.confirmations
-    )
+    confirmations = _with_status(state.confirmations, number, status)
     return state.model_copy(update={"confirmations": confirmations})
+
+
+_NumberedT = TypeVar("_NumberedT", Authorization, Confirmation)
+_number = attrgetter("number")
+
+
+def _with_status(
+    records: tuple[_NumberedT, ...], number: str, status: AuthorizationStatus | ConfirmationStatus
+) -> tuple[_NumberedT, ...]:
+    """The records with every one of that number given the status. A patient's history holds
+    one record per number, found without a Python loop over the history (issue 13: every
+    decision of a rebuild or replay changes one record among all the patient's)."""
+    numbers = list(map(_number, records))
+    if numbers.count(number) != 1:
+        return tuple(
+            r.model_copy(update={"status": status}) if r.number == number else r for r in records
+        )
+    changed = list(records)
+    at = numbers.index(number)
+    changed[at] = records[at].model_copy(update={"status": status})
+    return tuple(changed)

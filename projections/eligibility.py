@@ -45,6 +45,9 @@ class EligibilityProjection:
         """Seals each patient's state (None: stored as JSON text)."""
         self._patients: OrderedDict[str, PatientState] = OrderedDict()
         self._participants: OrderedDict[str, ParticipantState] = OrderedDict()
+        self._pending_patients: dict[str, PatientState] = {}
+        self._pending_participants: dict[str, ParticipantState] = {}
+        """Folded since the last flush, not yet written."""
 
     def create_tables(self, cursor: Cursor) -> None:
         """Create the tables if missing."""
@@ -63,14 +66,15 @@ class EligibilityProjection:
         cursor.execute("DROP TABLE IF EXISTS eligibility_participants")
 
     def forget(self) -> None:
-        """Drop the kept rows."""
+        """Drop the kept rows, and the rows folded but not yet written."""
         self._patients.clear()
         self._participants.clear()
+        self._pending_patients.clear()
+        self._pending_participants.clear()
 
     def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
-        """Fold each aggregate's events into its state, then write each changed row once."""
-        patients: dict[str, PatientState] = {}
-        participants: dict[str, ParticipantState] = {}
+        """Fold each aggregate's events into its state; `flush` writes each changed row once."""
+        patients, participants = self._pending_patients, self._pending_participants
         for event in events:
             key = str(event.originator_id)
             if isinstance(event, PatientEvent):
@@ -79,12 +83,19 @@ class EligibilityProjection:
             elif isinstance(event, ParticipantEvent):
                 known = participants[key] if key in participants else self._participant(cursor, key)
                 participants[key] = event.apply(known)
+        if len(patients) + len(participants) >= self.kept:
+            self.flush(cursor)
+
+    def flush(self, cursor: Cursor) -> None:
+        """Write each row folded since the last flush, and keep it."""
+        patients, participants = self._pending_patients, self._pending_participants
         for key, patient in patients.items():
             cursor.execute(_PATIENT_UPSERT, (key, patient.patient_id, self._sealed(patient)))
         for key, participant in participants.items():
             cursor.execute(_PARTICIPANT_UPSERT, (key, participant.model_dump_json()))
         _keep(self._patients, patients, self.kept)
         _keep(self._participants, participants, self.kept)
+        self._pending_patients, self._pending_participants = {}, {}
 
     def _patient(self, cursor: Cursor, key: str) -> PatientState | None:
         if key in self._patients:

@@ -23,6 +23,8 @@ class ReportProjection:
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
+        self._counts: Counter[tuple[str, str, str, str]] = Counter()
+        """Counted since the last flush, not yet written."""
 
     def create_tables(self, cursor: Cursor) -> None:
         """Create the table if missing."""
@@ -37,11 +39,12 @@ class ReportProjection:
         cursor.execute("DROP TABLE IF EXISTS report_authorizations")
 
     def forget(self) -> None:
-        """Nothing is kept between batches."""
+        """Drop the counts not yet written."""
+        self._counts.clear()
 
     def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
-        """Count the batch's authorization decisions, one write per counter."""
-        counts: Counter[tuple[str, str, str, str]] = Counter()
+        """Count the batch's authorization decisions (`flush` writes them)."""
+        counts = self._counts
         for event in events:
             if not isinstance(event, AuthorizationIssued | AuthorizationDenied):
                 continue
@@ -53,6 +56,10 @@ class ReportProjection:
             counts[(month, category, "denied", ANY_RULE)] += 1
             for reason in event.reasons:
                 counts[(month, category, "denied", reason.rule)] += 1
+
+    def flush(self, cursor: Cursor) -> None:
+        """One write per counter counted since the last flush."""
+        counts, self._counts = self._counts, Counter()
         for key, count in counts.items():
             cursor.execute(
                 "INSERT INTO report_authorizations (month, category, outcome, rule, count) "

@@ -49,7 +49,11 @@ class Projection(Protocol):
         ...
 
     def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
-        """Apply events, in log order, to the view rows."""
+        """Apply events, in log order, to the view rows (which it may hold until `flush`)."""
+        ...
+
+    def flush(self, cursor: Cursor) -> None:
+        """Write the rows `process_batch` held back; the runner calls it before each commit."""
         ...
 
     def forget(self) -> None:
@@ -119,19 +123,16 @@ class ProjectionRunner:
             start = self.position()
             if start != self._kept_at:
                 self._forget()
-            rows = self._read_batch(start, size)
-            if not rows:
+            page = self._read(start + 1, min(PAGE, size))
+            if not page:
                 return applied
-            wanted = [row for row in rows if self._is_read(row.topic)] if only_read else rows
-            events = [self._decode(row) for row in wanted]
             try:
                 with self.database.transaction() as cursor:
-                    for projection in self.projections:
-                        projection.process_batch(events, cursor)
+                    last, count = self._apply(page, size, cursor, only_read=only_read)
                     moved = cursor.execute(
                         "UPDATE projection_tracking SET position = ? "
                         "WHERE name = ? AND position = ?",
-                        (rows[-1].id, TRACKING_NAME, start),
+                        (last, TRACKING_NAME, start),
                     )
                     if moved != 1:
                         raise _Overtaken
@@ -146,18 +147,32 @@ class ProjectionRunner:
                     # conflict target, eligibility_patients.patient_id, before that target).
                     continue
                 raise
-            self._kept_at = rows[-1].id
-            applied += len(rows)
+            self._kept_at = last
+            applied += count
 
-    def _read_batch(self, start: int, size: int) -> list[Any]:
-        rows: list[Any] = []
-        while len(rows) < size:
-            asked = min(PAGE, size - len(rows))
-            page = self._read((rows[-1].id if rows else start) + 1, asked)
-            rows.extend(page)
-            if len(page) < asked:
+    def _apply(
+        self, page: Sequence[Any], size: int, cursor: Cursor, *, only_read: bool
+    ) -> tuple[int, int]:
+        """Apply `page` and the pages after it, up to `size` rows, one page decoded at a time
+        (a batch's memory is one page of events and the rows the projections hold); then
+        flush. The last position applied, and how many rows."""
+        count = 0
+        while True:
+            wanted = [row for row in page if self._is_read(row.topic)] if only_read else page
+            events = [self._decode(row) for row in wanted]
+            for projection in self.projections:
+                projection.process_batch(events, cursor)
+            count += len(page)
+            last: int = page[-1].id
+            asked = min(PAGE, size - count)
+            if asked <= 0 or len(page) < PAGE:
                 break
-        return rows
+            page = self._read(last + 1, asked)
+            if not page:
+                break
+        for projection in self.projections:
+            projection.flush(cursor)
+        return last, count
 
     def _is_read(self, topic: str) -> bool:
         known = self._read_topics.get(topic)

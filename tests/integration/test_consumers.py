@@ -54,6 +54,11 @@ FAST_GROUP = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 1_000}
 """A short session (the broker allows 6 s; 10 s rides out a loaded machine): a killed member is
 dropped from its group after 10 s."""
 
+STEADY_GROUP = {"session_timeout_ms": 45_000, "heartbeat_interval_ms": 1_000}
+"""For tests where no member dies: a session long enough that a machine too loaded to heartbeat
+for seconds never evicts a live member (an evicted member loses its partitions uncommitted and
+their records are delivered again: dropped as repeats, but not what those tests look at)."""
+
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -334,9 +339,9 @@ def test_commit_on_revoke_hands_processed_offsets_to_the_member_that_joins(
         topic,
         effects_url,
         commit_interval_s=3600.0,
-        consumer_settings=FAST_GROUP,
+        consumer_settings=STEADY_GROUP,
     )
-    second = Member(kafka_bootstrap, group, topic, effects_url, consumer_settings=FAST_GROUP)
+    second = Member(kafka_bootstrap, group, topic, effects_url, consumer_settings=STEADY_GROUP)
     first.start()
     try:
         first.started_up.wait(WAIT_S)
