@@ -70,6 +70,9 @@ WITHHELD = frozenset(
 """Fields never published, at any depth: identifying data and free text (a denial's reasons go
 out as rule IDs only; their messages can name the patient)."""
 FREE_TEXT_FLAGS = {"concerns": "has_concerns", "evidence": "has_evidence"}
+HIDDEN = WITHHELD | FREE_TEXT_FLAGS.keys()
+"""Keys a dict loses or has replaced when scrubbed."""
+CONTAINERS = (dict, list)
 INTERNAL = frozenset({"previous_hash", "hash", "command_id", "actor"})
 NOT_IN_PAYLOAD = set(
     INTERNAL | {"originator_id", "originator_version", "timestamp", "occurred_at", "event_id"}
@@ -123,15 +126,17 @@ def topic_for_class(event_class: type[LedgerEvent]) -> str | None:
 def scrubbed(value: Any) -> Any:
     """A JSON value without the withheld fields at any depth, free text as its flag."""
     if isinstance(value, dict):
+        if value.keys().isdisjoint(HIDDEN):  # the usual case, one comprehension
+            return {k: scrubbed(v) if isinstance(v, CONTAINERS) else v for k, v in value.items()}
         clean: dict[str, Any] = {}
         for key, item in value.items():
             if key in FREE_TEXT_FLAGS:
                 clean[FREE_TEXT_FLAGS[key]] = bool(item)
             elif key not in WITHHELD:
-                clean[key] = scrubbed(item) if isinstance(item, dict | list) else item
+                clean[key] = scrubbed(item) if isinstance(item, CONTAINERS) else item
         return clean
     if isinstance(value, list):
-        return [scrubbed(item) if isinstance(item, dict | list) else item for item in value]
+        return [scrubbed(item) if isinstance(item, CONTAINERS) else item for item in value]
     return value
 
 

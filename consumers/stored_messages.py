@@ -39,9 +39,6 @@ from domain.base import LedgerEvent
 from domain.chain import CHAIN_MEMBER
 from domain.patient_events import PatientEnrolled, PatientEvent
 
-COPY, FLAG, FLOAT = 0, 1, 2
-"""How a published field is written: as stored (lists and dicts scrubbed), as the flag of a
-free text, or as a float (a JSON integer in a float field is a float to the model)."""
 STORE_MEMBERS = frozenset({CHAIN_MEMBER, "class_version"})
 """Members the store adds to an event's state (infra/transcoding.py)."""
 NOT_STORED = frozenset({"originator_id", "originator_version"})
@@ -61,8 +58,14 @@ class StoredShape:
     """The class version a stored state must carry."""
     stored_keys: frozenset[str]
     """The members of a stored state of the current class version (store members aside)."""
-    fields: tuple[tuple[str, str, int], ...]
-    """(published name, stored name, how) per payload field, in the model's field order."""
+    fields: tuple[tuple[str, str], ...]
+    """(published name, stored name) per payload field, in the model's field order."""
+    nested: tuple[str, ...]
+    """The fields that may hold lists or dicts (scrubbed at every depth)."""
+    flags: tuple[str, ...]
+    """The published flags of free texts (`has_concerns`: whether there were any)."""
+    floats: tuple[str, ...]
+    """The float fields (a JSON integer in one is a float to the model)."""
 
 
 class Route(NamedTuple):
@@ -90,21 +93,28 @@ def stored_shape(event_class: type[LedgerEvent]) -> StoredShape | None:
     """How to publish a class's stored states directly (None: through its model)."""
     if not _comes_back_unchanged(event_class):
         return None
-    fields = []
+    fields, nested, flags, floats = [], [], [], []
     for name, info in event_class.model_fields.items():
         if name in NOT_IN_PAYLOAD:
             continue
         if name in FREE_TEXT_FLAGS:
-            fields.append((FREE_TEXT_FLAGS[name], name, FLAG))
+            fields.append((FREE_TEXT_FLAGS[name], name))
+            flags.append(FREE_TEXT_FLAGS[name])
         elif name not in WITHHELD:
-            float_field = info.annotation in (float, float | None)
-            fields.append((name, name, FLOAT if float_field else COPY))
+            fields.append((name, name))
+            if info.annotation in (float, float | None):
+                floats.append(name)
+            elif _may_nest(info.annotation):
+                nested.append(name)
     return StoredShape(
         type_name=event_class.__name__,
         patient=issubclass(event_class, PatientEvent),
         class_version=event_class.class_version,
         stored_keys=frozenset(event_class.model_fields) - NOT_STORED,
         fields=tuple(fields),
+        nested=tuple(nested),
+        flags=tuple(flags),
+        floats=tuple(floats),
     )
 
 
@@ -121,16 +131,16 @@ def stored_message(
         return None
     if state.keys() - STORE_MEMBERS != shape.stored_keys:
         return None
-    payload: dict[str, Any] = {}
-    for published, name, how in shape.fields:
-        value = state[name]
-        if how == FLAG:
-            value = bool(value)
-        elif how == FLOAT:
-            value = float(value) if type(value) is int else value
-        elif isinstance(value, dict | list):
-            value = scrubbed(value)
-        payload[published] = value
+    # Built in field order, then the few special fields replaced in place (order kept).
+    payload = {published: state[name] for published, name in shape.fields}
+    for name in shape.nested:
+        if isinstance(payload[name], dict | list):
+            payload[name] = scrubbed(payload[name])
+    for published in shape.flags:
+        payload[published] = bool(payload[published])
+    for name in shape.floats:
+        if type(payload[name]) is int:
+            payload[name] = float(payload[name])
     aggregate_id, version = originator
     aggregate = str(pseudonyms.of(aggregate_id) if shape.patient else aggregate_id)
     body = {
@@ -169,6 +179,18 @@ def _comes_back_unchanged(event_class: type[LedgerEvent]) -> bool:
         if info.annotation not in (float, float | None) and not _plain(info.annotation):
             return False
     return True
+
+
+def _may_nest(annotation: Any) -> bool:
+    """Whether values of a (plain) type may be lists or dicts."""
+    if annotation is Any:
+        return True
+    origin = get_origin(annotation)
+    if origin in (tuple, list, dict):
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_may_nest(arg) for arg in get_args(annotation))
+    return False
 
 
 def _plain(annotation: Any) -> bool:
