@@ -79,8 +79,9 @@ def published_rows(ledger: Ledger) -> Iterator[tuple[Any, LedgerEvent]]:
 
 
 def assert_stored_messages_are_the_envelopes(ledger: Ledger, pseudonyms: Pseudonyms) -> set[str]:
-    """For every published row, `stored_message` of its stored state (where the class allows)
-    and `encoded_message` of its event are the key and JSON of its envelope; the types seen."""
+    """For every published row, `stored_message` of its stored state (where the class allows,
+    the aggregate ID as a UUID or as text) and `encoded_message` of its event are the key and
+    JSON of its envelope; the types seen."""
     seen = set()
     for row, event in published_rows(ledger):
         message = envelope(event, row.id, pseudonyms)
@@ -92,6 +93,8 @@ def assert_stored_messages_are_the_envelopes(ledger: Ledger, pseudonyms: Pseudon
             state = ledger.notifications.stored_state(row)
             origin = (row.originator_id, row.originator_version)
             assert stored_message(shape, state, row.id, origin, pseudonyms) == expected
+            as_stored = (str(row.originator_id), row.originator_version)  # SQLite's own text
+            assert stored_message(shape, state, row.id, as_stored, pseudonyms) == expected
         seen.add(event.type_name)
     return seen
 
