@@ -46,8 +46,9 @@ class Pseudonyms:
         return known
 
     def text_of(self, aggregate: str) -> str:
-        """The pseudonym, as text, of a patient aggregate ID given as text (as the store keeps
-        it; the recent ones remembered: the relay asks for one per message)."""
+        """The pseudonym, as text, of a patient aggregate ID given as text (in any form `UUID`
+        reads, as the store keeps it; the recent ones remembered: the relay asks for one per
+        message)."""
         known = self._texts.get(aggregate)
         if known is None:
             if len(self._texts) >= REMEMBERED:

@@ -143,9 +143,10 @@ def stored_message(
         if type(payload[name]) is int:
             payload[name] = float(payload[name])
     aggregate_id, version = originator
-    aggregate = str(aggregate_id)
     if shape.patient:
-        aggregate = pseudonyms.text_of(aggregate)
+        aggregate = pseudonyms.text_of(str(aggregate_id))
+    else:  # the store's text may be the UUID's hex digits alone (SQLite)
+        aggregate = str(aggregate_id if isinstance(aggregate_id, UUID) else UUID(aggregate_id))
     body = {
         "event_id": state["event_id"],
         "type": shape.type_name,
