@@ -11,6 +11,7 @@ the members an inspector verifies offline (`sth`, `consistency_from_published`, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,11 +24,13 @@ from application.ledger import Ledger
 from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
+from audit.aggregate_rows import rows_of_aggregate
 from audit.digest import Heads
+from audit.findings import VerificationReport
 from audit.log_tree import LogTree
 from audit.proof_export import proof_members, self_check
 from audit.tree_heads import Sender
-from audit.verify import verify_aggregates
+from audit.verify import Verifier
 from domain.calendar import day_of
 from domain.catalogue import RULES
 from domain.categories import category_of
@@ -164,6 +167,23 @@ def _aggregates_of(patient_id: str, events: list[PatientEvent]) -> set[UUID]:
             if isinstance(participant, str):
                 aggregates.add(aggregate_id(kind, participant))
     return aggregates
+
+
+def verify_aggregates(ledger: Ledger, aggregates: Iterable[UUID]) -> VerificationReport:
+    """Re-read only these aggregates' rows and check them as `verify` does: what one
+    patient's record rests on (its aggregate, its number claims, its prescribers and
+    pharmacies), in time proportional to them, not to the ledger. A claim is checked against
+    the decisions among these rows only: a claim of another number is not looked at."""
+    verifier = Verifier(ledger, None)
+    try:
+        for aggregate in sorted(aggregates):
+            rows = rows_of_aggregate(ledger, aggregate)
+            if rows:
+                verifier.check_aggregate(rows)
+        verifier.finish(None)
+    finally:
+        verifier.spill.close()
+    return verifier.result(None)
 
 
 def _verification(ledger: Ledger, aggregates: set[UUID]) -> tuple[dict[str, Any], str]:

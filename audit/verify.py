@@ -16,14 +16,13 @@ so memory is bounded by the largest aggregate, not by the ledger (issue 13).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from audit.aggregate_rows import as_aggregate, as_row, raw_aggregates, rows_of_aggregate
+from audit.aggregate_rows import as_aggregate, as_row, raw_aggregates
 from audit.clean_rows import CleanRows
 from audit.digest import (
     UNREADABLE_HASH,
@@ -119,6 +118,17 @@ class Verifier:
             self._report_gaps(aid, self.track)
         if self.head is not None:
             self.spill.head(f"{aid}:{self.head[0]}:{self.head[1]}", aggregate=True)
+
+    def result(self, digest: str | None) -> VerificationReport:
+        """The report of what was read and found."""
+        return VerificationReport(
+            ok=not self.problems,
+            events_checked=self.events,
+            aggregates=self.aggregates,
+            position=self.position,
+            digest=digest,
+            problems=self.problems,
+        )
 
     def _start_aggregate(self) -> None:
         self.track, self.head = None, None
@@ -229,7 +239,7 @@ class Verifier:
         self.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.kind))
 
     def _check_claims(self) -> None:
-        for pair in self.spill.pairs():
+        for pair in self.spill.mismatched_pairs():
             kind, number, claim, issued = pair.kind, pair.number, pair.claim, pair.issued
             if claim is None:
                 if issued is not None:
@@ -305,35 +315,7 @@ def verify(ledger: Ledger, digest: str | None = None, parts: int | None = 1) -> 
         verifier.finish(digest)
     finally:
         verifier.spill.close()
-    return _report(verifier, digest)
-
-
-def verify_aggregates(ledger: Ledger, aggregates: Iterable[UUID]) -> VerificationReport:
-    """Re-read only these aggregates' rows and check them as `verify` does: what one
-    patient's record rests on (its aggregate, its number claims, its prescribers and
-    pharmacies), in time proportional to them, not to the ledger. A claim is checked against
-    the decisions among these rows only: a claim of another number is not looked at."""
-    verifier = Verifier(ledger, None)
-    try:
-        for aggregate in sorted(aggregates):
-            rows = rows_of_aggregate(ledger, aggregate)
-            if rows:
-                verifier.check_aggregate(rows)
-        verifier.finish(None)
-    finally:
-        verifier.spill.close()
-    return _report(verifier, None)
-
-
-def _report(verifier: Verifier, digest: str | None) -> VerificationReport:
-    return VerificationReport(
-        ok=not verifier.problems,
-        events_checked=verifier.events,
-        aggregates=verifier.aggregates,
-        position=verifier.position,
-        digest=digest,
-        problems=verifier.problems,
-    )
+    return verifier.result(digest)
 
 
 def _text(state: dict[str, Any] | None, key: str) -> str | None:

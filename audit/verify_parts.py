@@ -43,9 +43,12 @@ class PartFound:
 
 
 def parts_for(ledger: Ledger, rows: int) -> int:
-    """How many parts `rems verify` uses on this store: two on a machine with two cores or
-    more, for a store of `PARALLEL_FROM` rows or more that another process can open."""
-    if rows < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+    """How many parts `rems verify` uses on this store: two when a second core is idle (the
+    load average leaves one free), for a store of `PARALLEL_FROM` rows or more that another
+    process can open. On a busy machine a second process only competes with the first (two
+    parts measured slower than one at load 5 on two cores)."""
+    cores = os.cpu_count() or 1
+    if rows < PARALLEL_FROM or cores < 2 or os.getloadavg()[0] > cores - 1:
         return 1
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1

@@ -13,10 +13,13 @@ import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
+from typing import Any
 from uuid import UUID
 
 from audit.digest import Digest
+from domain.registry import aggregate_id
 
 CLAIM, ISSUED = 0, 1
 """The two sides of a number: the claim of the registry, the decision on the patient."""
@@ -47,6 +50,19 @@ class NumberPair:
     issued: NumberRecord | None
 
 
+@lru_cache(maxsize=4096)
+def _patient_aggregate(patient_id: str) -> str:
+    """The text of the aggregate a claim's patient ID names (a patient has many claims)."""
+    return str(aggregate_id("patient", patient_id))
+
+
+def _record(row: tuple[Any, ...] | None) -> NumberRecord | None:
+    if row is None:
+        return None
+    kind, number, _, aggregate, version, position, patient_id, _ = row
+    return NumberRecord(kind, number, UUID(aggregate), version, position, patient_id)
+
+
 class Spill:
     """The numbers and heads of the whole log, on disk until the end of the check."""
 
@@ -55,10 +71,10 @@ class Spill:
         self._db = sqlite3.connect(path)
         self._db.execute(
             "CREATE TABLE numbers (kind TEXT, number TEXT, side INTEGER, aggregate TEXT, "
-            "version INTEGER, position INTEGER, patient_id TEXT)"
+            "version INTEGER, position INTEGER, patient_id TEXT, expected TEXT)"
         )
         self._db.execute("CREATE TABLE heads (line TEXT, aggregate INTEGER)")
-        self._numbers: list[tuple[str, str, int, str, int, int, str]] = []
+        self._numbers: list[tuple[str, str, int, str, int, int, str, str]] = []
         self._heads: list[tuple[str, int]] = []
         self.head_count = 0
 
@@ -87,11 +103,9 @@ class Spill:
     def number(self, side: int, record: NumberRecord) -> None:
         """Keep one side of a number."""
         r = record
-        self._numbers.append(
-            (r.kind, r.number, side, str(r.aggregate), r.version, r.position, r.patient_id)
+        self.number_row(
+            r.kind, r.number, side, str(r.aggregate), r.version, r.position, r.patient_id
         )
-        if len(self._numbers) >= BATCH:
-            self._flush()
 
     def number_row(
         self,
@@ -104,7 +118,10 @@ class Spill:
         patient_id: str,
     ) -> None:
         """Keep one side of a number, given as its columns (`aggregate`: the ID's text)."""
-        self._numbers.append((kind, number, side, aggregate, version, position, patient_id))
+        expected = _patient_aggregate(patient_id) if side == CLAIM else ""
+        self._numbers.append(
+            (kind, number, side, aggregate, version, position, patient_id, expected)
+        )
         if len(self._numbers) >= BATCH:
             self._flush()
 
@@ -116,24 +133,28 @@ class Spill:
             self._flush()
 
     def _flush(self) -> None:
-        self._db.executemany("INSERT INTO numbers VALUES (?, ?, ?, ?, ?, ?, ?)", self._numbers)
+        self._db.executemany("INSERT INTO numbers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._numbers)
         self._db.executemany("INSERT INTO heads VALUES (?, ?)", self._heads)
         self._numbers, self._heads = [], []
 
-    def pairs(self) -> Iterator[NumberPair]:
-        """Every number with its claim and its decision, by kind and number."""
+    def mismatched_pairs(self) -> Iterator[NumberPair]:
+        """Every number whose last claim and last issuing decision (in log order) do not match:
+        a decision without a claim, or a claim whose patient's aggregate did not issue it. The
+        last of each side is chosen by the database (SQLite's `max()` gives the other columns of
+        its row) and compared as text; records are built only for what does not match."""
         self._flush()
         rows = self._db.execute(
-            "SELECT kind, number, side, aggregate, version, position, patient_id FROM numbers "
-            "ORDER BY kind, number, side, position"
+            "SELECT kind, number, side, aggregate, version, max(position), patient_id, expected "
+            "FROM numbers GROUP BY kind, number, side ORDER BY kind, number, side"
         )
         for (kind, number), group in groupby(rows, key=lambda row: (row[0], row[1])):
-            last: dict[int, NumberRecord] = {}
-            for _, _, side, aggregate, version, position, patient_id in group:
-                last[side] = NumberRecord(
-                    kind, number, UUID(aggregate), version, position, patient_id
-                )
-            yield NumberPair(kind, number, last.get(CLAIM), last.get(ISSUED))
+            last = {row[2]: row for row in group}
+            claim, issued = last.get(CLAIM), last.get(ISSUED)
+            if claim is None and issued is None:
+                continue
+            if claim is not None and issued is not None and issued[3] == claim[7]:
+                continue
+            yield NumberPair(kind, number, _record(claim), _record(issued))
 
     def digest(self, position: int) -> Digest:
         """The digest of the kept lines (sorted, each ended by a newline) at `position`."""

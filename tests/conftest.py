@@ -8,12 +8,20 @@ the ones it uses.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import HealthCheck, settings
+
+# No cyclic GC while the tests are collected: importing Hypothesis, pydantic and the domain's
+# models makes hundreds of thousands of objects that live as long as the session, and the
+# collector walked them over and over (a seventh of the domain tier's start). They are frozen
+# once collected, so the run's collections, and pytest's own at the end, skip them too.
+gc.disable()
+
+from hypothesis import HealthCheck, settings  # noqa: E402 - after the GC is off
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -25,6 +33,12 @@ settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection is over: what it loaded is frozen out of the collector, which runs again."""
+    gc.freeze()
+    gc.enable()
 
 
 def make_ledger(url: str) -> Ledger:
