@@ -8,6 +8,7 @@ its help for the top-level `--help` (a test keeps it equal to what the modules r
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -101,9 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The ledger uses no pydantic plugin; looking for one reads every installed package's
     # metadata on the first model built, a third of a query's start-up.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    words = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(words).parse_args(words)
+    # A process started as `rems` (not a caller's `main([...])`): no cyclic GC while the
+    # modules load and the ledger opens, since what they make lives as long as the process and
+    # the collector walked it again and again (issue 9: start-up). It runs again, without those
+    # objects, once the command starts (`_command_starts`).
+    paused = argv is None and gc.isenabled()
+    if paused:
+        gc.disable()
     try:
+        words = list(sys.argv[1:] if argv is None else argv)
+        args = build_parser(words).parse_args(words)
+        args.gc_paused = paused
         code = _run(args)
         sys.stdout.flush()
     except BrokenPipeError:
@@ -111,7 +120,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # SIGPIPE status, and keep the interpreter's final flush from failing again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return PIPE_CLOSED
+    finally:
+        if paused:
+            gc.enable()
     return code
+
+
+def _command_starts(args: argparse.Namespace) -> None:
+    """The command's modules are loaded: freeze them out of the collector and let it run."""
+    if getattr(args, "gc_paused", False):
+        args.gc_paused = False
+        gc.freeze()
+        gc.enable()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -123,6 +143,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         if getattr(args, "offline", None) is not None:
+            _command_starts(args)
             offline: int = args.offline(args, settings)
             return offline
         if getattr(args, "fast", None) is not None:
@@ -150,6 +171,7 @@ def _run(args: argparse.Namespace) -> int:
     except RemsError as error:
         return _failed(args, error)
     try:
+        _command_starts(args)
         code: int = args.run(args, ledger)
     except RemsError as error:
         return _failed(args, error)
