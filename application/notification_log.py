@@ -51,8 +51,8 @@ class NotificationLog:
     def read_rows(
         self, start: int, limit: int, stop: int | None = None
     ) -> Sequence[Notification | StoredRow]:
-        """`read` for a reader that decodes only some rows (a rebuild): on SQLite the rows as
-        stored (`StoredRow`), elsewhere the notifications."""
+        """`read` for a reader that decodes only some rows (a rebuild, the relay): on SQLite
+        the rows as stored (`StoredRow`), elsewhere the notifications."""
         recorder = self._recorder
         if not isinstance(recorder, SQLiteApplicationRecorder):
             return self.read(start, limit, stop=stop)

@@ -33,6 +33,7 @@ class Pseudonyms:
     def __init__(self, key: bytes) -> None:
         self._key = key
         self._known: dict[UUID, UUID] = {}
+        self._texts: dict[str, str] = {}
 
     def of(self, aggregate: UUID) -> UUID:
         """The pseudonym of a patient aggregate (the recent ones remembered: the relay asks for
@@ -42,6 +43,17 @@ class Pseudonyms:
             if len(self._known) >= REMEMBERED:
                 self._known.clear()
             known = self._known[aggregate] = keyed_pseudonym(self._key, aggregate)
+        return known
+
+    def text_of(self, aggregate: str) -> str:
+        """The pseudonym, as text, of a patient aggregate ID given as text (in any form `UUID`
+        reads, as the store keeps it; the recent ones remembered: the relay asks for one per
+        message)."""
+        known = self._texts.get(aggregate)
+        if known is None:
+            if len(self._texts) >= REMEMBERED:
+                self._texts.clear()
+            known = self._texts[aggregate] = str(self.of(UUID(aggregate)))
         return known
 
     def of_patient(self, patient_id: str) -> str:

@@ -122,11 +122,12 @@ def stored_message(
     shape: StoredShape,
     state: Mapping[str, Any],
     position: int,
-    originator: tuple[UUID, int],
+    originator: tuple[UUID | str, int],
     pseudonyms: Pseudonyms,
 ) -> tuple[bytes, bytes] | None:
     """The (key, value) bytes of `encoded_message` for a stored state at a log position, of the
-    aggregate and version `originator` (None: the state is not of the shape; decode it)."""
+    aggregate (its UUID, or its text as the store keeps it) and version `originator` (None: the
+    state is not of the shape; decode it)."""
     if state.get("class_version", 1) != shape.class_version:
         return None
     if state.keys() - STORE_MEMBERS != shape.stored_keys:
@@ -142,7 +143,10 @@ def stored_message(
         if type(payload[name]) is int:
             payload[name] = float(payload[name])
     aggregate_id, version = originator
-    aggregate = str(pseudonyms.of(aggregate_id) if shape.patient else aggregate_id)
+    if shape.patient:
+        aggregate = pseudonyms.text_of(str(aggregate_id))
+    else:  # the store's text may be the UUID's hex digits alone (SQLite)
+        aggregate = str(aggregate_id if isinstance(aggregate_id, UUID) else UUID(aggregate_id))
     body = {
         "event_id": state["event_id"],
         "type": shape.type_name,

@@ -33,7 +33,7 @@ def build_relay(ledger: Ledger, bootstrap: str) -> tuple[Relay, ViewDatabase]:
     database = ViewDatabase(ledger.settings.database_url)
     try:
         relay = Relay(
-            read=ledger.notifications.read,
+            read=ledger.notifications.read_rows,
             decode=ledger.notifications.decode,
             stored_state=ledger.notifications.stored_state,
             positions=RelayPositions(database),

@@ -24,6 +24,7 @@ from domain.decision_events import AuthorizationDenied, AuthorizationIssued, Dis
 from domain.patient_events import PatientEnrolled, ReproductiveStatusUpdated
 from infra.secrets import create_encryption_key_file
 from infra.settings import ClockMode, Settings
+from tests.conftest import make_ledger
 from tests.integration.test_relay import (
     ledger_events,
     ours,
@@ -79,8 +80,9 @@ def published_rows(ledger: Ledger) -> Iterator[tuple[Any, LedgerEvent]]:
 
 
 def assert_stored_messages_are_the_envelopes(ledger: Ledger, pseudonyms: Pseudonyms) -> set[str]:
-    """For every published row, `stored_message` of its stored state (where the class allows)
-    and `encoded_message` of its event are the key and JSON of its envelope; the types seen."""
+    """For every published row, `stored_message` of its stored state (where the class allows,
+    the aggregate ID as a UUID or as text) and `encoded_message` of its event are the key and
+    JSON of its envelope; the types seen."""
     seen = set()
     for row, event in published_rows(ledger):
         message = envelope(event, row.id, pseudonyms)
@@ -92,6 +94,8 @@ def assert_stored_messages_are_the_envelopes(ledger: Ledger, pseudonyms: Pseudon
             state = ledger.notifications.stored_state(row)
             origin = (row.originator_id, row.originator_version)
             assert stored_message(shape, state, row.id, origin, pseudonyms) == expected
+            as_stored = (row.originator_id.hex, row.originator_version)  # SQLite's own text
+            assert stored_message(shape, state, row.id, as_stored, pseudonyms) == expected
         seen.add(event.type_name)
     return seen
 
@@ -138,6 +142,22 @@ def test_stored_messages_of_an_encrypted_store_are_the_envelopes_json(tmp_path: 
     assert {cls.__name__ for cls in MODEL_ONLY} | {
         "DispenseRecorded",
         "PregnancyTestRecorded",
+    } <= seen
+
+
+@pytest.mark.postgres
+def test_stored_messages_on_postgresql_are_the_envelopes_json(fresh_postgres_url: str) -> None:
+    """On PostgreSQL (the production store) the message written from the stored JSON is the
+    envelope's JSON byte for byte too, for every kind the program makes."""
+    ledger = make_ledger(fresh_postgres_url)
+    try:
+        every_kind(ledger).ready_frp("F1").fill("F1")
+        seen = assert_stored_messages_are_the_envelopes(ledger, Pseudonyms(b"k" * 32))
+    finally:
+        ledger.close()
+    assert {cls.__name__ for cls in MODEL_ONLY} | {
+        "AuthorizationVoided",
+        "PrescriberChanged",
     } <= seen
 
 
