@@ -177,15 +177,7 @@ def _read(settings: Settings, patient: str) -> _Row:
         import psycopg
 
         try:
-            with psycopg.connect(
-                host=url.host,
-                port=url.port,
-                user=url.user,
-                password=url.password,
-                dbname=url.dbname,
-                connect_timeout=url.connect_timeout,
-                autocommit=True,
-            ) as pg:
+            with psycopg.connect(**url.connect_arguments(), autocommit=True) as pg:
                 found = pg.execute(_POSTGRES_SELECT, params).fetchone()
         except psycopg.Error:
             raise Unanswered from None

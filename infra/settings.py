@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,6 +133,17 @@ class PostgresUrl:
     connect_timeout: int
     """Seconds to wait for a connection (default 30); the event store and the read models
     both honour it."""
+
+    def connect_arguments(self) -> dict[str, Any]:
+        """The keyword arguments of `psycopg.connect` for this database."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+            "connect_timeout": self.connect_timeout,
+        }
 
 
 def parse_database_url(database_url: str) -> SqliteUrl | PostgresUrl:

@@ -72,15 +72,7 @@ class ViewDatabase:
         else:
             import psycopg  # only PostgreSQL deployments pay for the driver's import
 
-            self._pg = psycopg.connect(
-                host=url.host,
-                port=url.port,
-                user=url.user,
-                password=url.password,
-                dbname=url.dbname,
-                connect_timeout=url.connect_timeout,
-                autocommit=False,
-            )
+            self._pg = psycopg.connect(**url.connect_arguments(), autocommit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
