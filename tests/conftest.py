@@ -37,8 +37,19 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Collection is over: what it loaded is frozen out of the collector, which runs again."""
-    gc.freeze()
-    gc.enable()
+    _collect_again()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """The same for xdist's controller, which collects nothing (its workers do)."""
+    _collect_again()
+
+
+def _collect_again() -> None:
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def make_ledger(url: str) -> Ledger:
