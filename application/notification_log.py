@@ -15,6 +15,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from domain.base import LedgerEvent
+from infra.transcoding import stored_json
 
 
 class StoredRow(NamedTuple):
@@ -75,11 +76,7 @@ class NotificationLog:
     def stored_state(self, notification: Any) -> dict[str, Any]:
         """A row's stored state as JSON data (decrypted, decompressed, decoded), without loading
         or validating its event class: the relay builds its messages from it."""
-        data = notification.state
-        if self._mapper.cipher:
-            data = self._mapper.cipher.decrypt(data)
-        if self._mapper.compressor:
-            data = self._mapper.compressor.decompress(data)
+        data = stored_json(self._mapper, notification.state)
         return cast(dict[str, Any], self._mapper.transcoder.decode(data))
 
     def end(self) -> int:

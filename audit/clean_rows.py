@@ -26,6 +26,7 @@ from domain.base import LedgerEvent
 from domain.chain import CHAIN_MEMBER, CHAIN_VERSION, GENESIS, JCS_SAFE_INTEGER
 from domain.decision_events import AuthorizationIssued, DispenseConfirmed
 from domain.registry import NumberClaimed
+from infra.transcoding import stored_json
 
 if TYPE_CHECKING:
     from audit.verify import Verifier
@@ -56,9 +57,7 @@ class CleanRows:
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
-        mapper = verifier.ledger.mapper
-        self._cipher = mapper.cipher
-        self._compressor = mapper.compressor
+        self._mapper = verifier.ledger.mapper
         self._kinds: dict[object, _Kind | None] = {}
 
     def take(self, raw: tuple[Any, ...], aid: UUID, aid_text: str) -> bool:
@@ -136,10 +135,7 @@ class CleanRows:
         if type(data) is not bytes:
             return None
         try:
-            if self._cipher:
-                data = self._cipher.decrypt(data)
-            if self._compressor:
-                data = self._compressor.decompress(data)
+            data = stored_json(self._mapper, data)
             state = orjson.loads(data)
         # Damaged bytes: the long way reports them unreadable.
         except Exception:

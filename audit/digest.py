@@ -22,6 +22,8 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, Notification
 
+from infra.transcoding import stored_json
+
 if TYPE_CHECKING:
     from application.ledger import Ledger
 
@@ -47,10 +49,7 @@ def decode_state(mapper: Mapper[UUID], data: bytes) -> dict[str, Any]:
 def decode_json(mapper: Mapper[UUID], data: bytes) -> tuple[bytes, dict[str, Any]]:
     """A stored event's JSON bytes (decrypted and decompressed) and the state they hold."""
     try:
-        if mapper.cipher:
-            data = mapper.cipher.decrypt(data)
-        if mapper.compressor:
-            data = mapper.compressor.decompress(data)
+        data = stored_json(mapper, data)
         state = orjson.loads(data)
     # A cipher or compressor raises its own error types on damaged bytes; all mean unreadable.
     except Exception as error:

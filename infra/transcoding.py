@@ -33,6 +33,15 @@ class OrjsonTranscoder(Transcoder):
         return orjson.loads(data)
 
 
+def stored_json(mapper: Mapper[UUID], stored: bytes) -> bytes:
+    """A stored state's JSON bytes: decrypted and decompressed as the mapper stored them."""
+    if mapper.cipher:
+        stored = mapper.cipher.decrypt(stored)
+    if mapper.compressor:
+        stored = mapper.compressor.decompress(stored)
+    return stored
+
+
 class PydanticMapper(Mapper[UUID]):
     """Maps pydantic domain events to stored events and back, upcasting old versions."""
 
@@ -58,13 +67,8 @@ class PydanticMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Deserialise a stored event, upcasting it to the current class version."""
-        data = stored_event.state
         try:
-            if self.cipher:
-                data = self.cipher.decrypt(data)
-            if self.compressor:
-                data = self.compressor.decompress(data)
-            state: dict[str, Any] = self.transcoder.decode(data)
+            state: dict[str, Any] = self.transcoder.decode(stored_json(self, stored_event.state))
         except Exception as error:
             msg = (
                 f"Cannot read stored event {stored_event.originator_id} "
