@@ -24,6 +24,7 @@ from eventsourcing.persistence import Notification
 
 from audit.aggregate_rows import as_aggregate, as_row, raw_aggregates
 from audit.clean_rows import CleanRows
+from audit.cross_checks import check_claims, check_digest
 from audit.digest import (
     UNREADABLE_HASH,
     BadRow,
@@ -42,7 +43,7 @@ from audit.verify_spill import CLAIM, ISSUED, NumberRecord, Spill
 from domain.base import LedgerEvent
 from domain.chain import GENESIS, ChainError
 from domain.decision_events import AuthorizationIssued, DispenseConfirmed
-from domain.registry import NumberClaimed, aggregate_id
+from domain.registry import NumberClaimed
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -233,64 +234,10 @@ class Verifier:
 
     def finish(self, digest: str | None) -> None:
         """The findings that need the whole log: number claims, the digest."""
-        self._check_claims()
+        check_claims(self)
         if digest is not None:
-            self._check_digest(digest)
+            check_digest(self, digest)
         self.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.kind))
-
-    def _check_claims(self) -> None:
-        for pair in self.spill.mismatched_pairs():
-            kind, number, claim, issued = pair.kind, pair.number, pair.claim, pair.issued
-            if claim is None:
-                if issued is not None:
-                    self._unclaimed(kind, number, issued)
-                continue
-            patient = aggregate_id("patient", claim.patient_id)
-            if issued is None or issued.aggregate != patient:
-                self.report(
-                    ProblemKind.ORPHAN_CLAIM,
-                    patient,
-                    None,
-                    claim.position,
-                    f"{kind} number {number} is claimed for patient {claim.patient_id} "
-                    f"(claim {claim.aggregate} at position {claim.position}) but the "
-                    f"patient's aggregate {patient} has no decision issuing it.",
-                )
-
-    def _unclaimed(self, kind: str, number: str, issued: NumberRecord) -> None:
-        self.report(
-            ProblemKind.UNCLAIMED_NUMBER,
-            issued.aggregate,
-            issued.version,
-            issued.position,
-            f"{kind} number {number} issued by {issued.aggregate} "
-            f"v{issued.version} at position {issued.position} has no claim.",
-        )
-
-    def _check_digest(self, digest: str) -> None:
-        position, expected = parse_digest(digest)
-        end = max(self.position, log_end(self.ledger))
-        if position > end:
-            self.report(
-                ProblemKind.DIGEST_BEYOND_END,
-                None,
-                None,
-                position,
-                f"the digest is at position {position}, beyond the end of the log "
-                f"({end}): events were deleted from the end, or it is another ledger's.",
-            )
-            return
-        actual = self.spill.digest(position)
-        if actual.sha256 != expected:
-            self.report(
-                ProblemKind.DIGEST_MISMATCH,
-                None,
-                None,
-                position,
-                f"the ledger's digest at position {position} is {actual.text}, not the "
-                "published one: an event at or before that position was altered, "
-                "deleted or inserted.",
-            )
 
 
 def verify(ledger: Ledger, digest: str | None = None, parts: int | None = 1) -> VerificationReport:
