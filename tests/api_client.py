@@ -24,15 +24,6 @@ DR1 = "prescriber:DR1"
 DR2 = "prescriber:DR2"
 PH1 = "pharmacy:PH1"
 PH2 = "pharmacy:PH2"
-AUTH_REQUEST: dict[str, Any] = {
-    "patient_id": "PAT1",
-    "prescriber_id": "DR1",
-    "daily_dose_mg": 10,
-    "days_supply": 28,
-    "refills": 0,
-    "channel": "electronic",
-}
-"""A complete `request_authorization` of PAT1 by DR1 (28 days, electronic), less its command."""
 
 
 def jsonable(value: Any) -> Any:

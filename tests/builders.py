@@ -7,6 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+AUTH_REQUEST: dict[str, Any] = {
+    "patient_id": "PAT1",
+    "prescriber_id": "DR1",
+    "daily_dose_mg": 10,
+    "days_supply": 28,
+    "refills": 0,
+    "channel": "electronic",
+}
+"""A complete `request_authorization` of PAT1 by DR1 (28 days, electronic), less its command:
+the prescriber's survey answers (S1) are these fields."""
+
 
 def enrollment_form(
     patient_id: str = "PAT1", prescriber_id: str = "DR1", sex: str = "female", **overrides: Any

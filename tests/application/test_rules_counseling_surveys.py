@@ -17,18 +17,11 @@ from tests.application.helpers_rules import (
     started,
     subsequent_frp,
 )
+from tests.builders import AUTH_REQUEST
 from tests.program import ALL_TOPICS, Program
 
 FNRP: dict[str, Any] = {"menstruation": "menopause", "natural_menopause_months": 30}
 GUARDIAN = {"name": "Gail Guardian", "signed": True, "signed_on": "2026-03-01"}
-COMPLETE_SURVEY: dict[str, Any] = {
-    "patient_id": "PAT1",
-    "prescriber_id": "DR1",
-    "daily_dose_mg": 10,
-    "days_supply": 28,
-    "refills": 0,
-    "channel": "electronic",
-}
 
 # -- K1: comprehensive counseling ----------------------------------------------------------------
 
@@ -87,7 +80,7 @@ def test_S1_blocks_a_request_missing_a_survey_field_as_invalid_recording_nothing
     """A missing survey field is `invalid` naming the field, never a denial, and not recorded."""
     program.ready_male()
     before = event_types(program)
-    survey = dict(COMPLETE_SURVEY)
+    survey = dict(AUTH_REQUEST)
     del survey[field]
     result = program.ledger.execute(
         {"command": "request_authorization", "at": program.now.isoformat(), **survey}

@@ -26,7 +26,6 @@ from audit.digest import compute_digest
 from audit.record import render
 from tests.api_client import (
     AUDITOR,
-    AUTH_REQUEST,
     COMPLIANCE,
     DR1,
     DR2,
@@ -35,6 +34,7 @@ from tests.api_client import (
     Http,
     frp_form,
 )
+from tests.builders import AUTH_REQUEST
 from tests.conftest import make_ledger
 from tests.program import ALL_TOPICS
 

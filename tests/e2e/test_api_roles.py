@@ -15,7 +15,6 @@ import pytest
 from application.commands import COMMANDS
 from tests.api_client import (
     AUDITOR,
-    AUTH_REQUEST,
     COMPLIANCE,
     DR1,
     DR2,
@@ -24,6 +23,7 @@ from tests.api_client import (
     Http,
     frp_form,
 )
+from tests.builders import AUTH_REQUEST
 from tests.conftest import make_ledger
 from tests.program import ALL_TOPICS
 
