@@ -52,6 +52,14 @@ def required_text(message: Any, *keys: str) -> str:
     return value.strip()
 
 
+def required_number(message: Any, *keys: str) -> int:
+    """A required whole number (not a boolean); 422 naming its path otherwise."""
+    value = path(message, *keys)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MessageProblem(422, "invalid", f"{'.'.join(keys)}: a number.")
+    return value
+
+
 def header(message: Any) -> tuple[str, str | None]:
     """`Header.MessageID` (the idempotency key) and `Header.SentTime` (the command's `at`)."""
     message_id = required_text(message, "Header", "MessageID")

@@ -25,6 +25,7 @@ from entrypoints.interop.pharmacy import (
     header,
     note,
     path,
+    required_number,
     required_text,
     response_header,
 )
@@ -156,9 +157,7 @@ async def rems_request(request: Request) -> JSONResponse:
     reference = required_text(body, "REMSReferenceID")
     case = required_text(body, "Request", "SolicitedModel", "REMSCaseID")
     patient_id = required_text(body, *PATIENT_ID)
-    supply = path(body, "MedicationPrescribed", "DaysSupply")
-    if isinstance(supply, bool) or not isinstance(supply, int):
-        raise MessageProblem(422, "invalid", "MedicationPrescribed.DaysSupply: a number.")
+    supply = required_number(body, "MedicationPrescribed", "DaysSupply")
     check_product(body, "MedicationPrescribed")
     check_pharmacy(body, principal.subject)
     state: ApiState = request.app.state.api
@@ -247,10 +246,8 @@ async def rx_fill(request: Request) -> JSONResponse:
         msg = "RxFill.FillStatus: only Dispensed is recorded in this version."
         raise MessageProblem(422, "invalid", msg)
     confirmation = required_text(body, "REMSAuthorizationNumber")
-    capsules = path(body, "MedicationDispensed", "Quantity", "Value")
+    capsules = required_number(body, "MedicationDispensed", "Quantity", "Value")
     flags = {k: path(body, k) for k in ("MedicationGuideProvided", "Counseled")}
-    if isinstance(capsules, bool) or not isinstance(capsules, int):
-        raise MessageProblem(422, "invalid", "MedicationDispensed.Quantity.Value: a number.")
     if not all(isinstance(v, bool) for v in flags.values()):
         msg = "MedicationGuideProvided, Counseled: required booleans (D2, D3)."
         raise MessageProblem(422, "invalid", msg)
