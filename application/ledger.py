@@ -121,14 +121,9 @@ class Ledger(Application[UUID]):
     def take_due_snapshots(self, events: Sequence[LedgerEvent]) -> None:
         """Snapshot the patients whose just-committed events passed a multiple of
         `snapshot_every` (their states are in the cache, folded at the commit)."""
-        if self.snapshots is None or self.snapshot_every <= 0:
-            return
-        states = {}
-        for event in events:
-            state = self.states.get(event.originator_id)
-            if isinstance(state, PatientState):
-                states[event.originator_id] = state
-        store_snapshots(self.snapshots, due_snapshots(events, self.snapshot_every, states))
+        if self.snapshots is not None:
+            due = due_snapshots(events, self.snapshot_every, self.states.get)
+            store_snapshots(self.snapshots, due)
 
     def patient_state(self, patient_id: str) -> PatientState | None:
         """A patient's current state."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from uuid import UUID
@@ -69,10 +69,11 @@ def start_from_snapshot(
 
 
 def due_snapshots(
-    events: Sequence[LedgerEvent], every: int, state_of: dict[UUID, PatientState]
+    events: Sequence[LedgerEvent], every: int, state_of: Callable[[UUID], object]
 ) -> list[PatientSnapshot]:
     """Snapshots of the patients whose committed events passed a multiple of `every`, taken
-    from their states after the commit (`state_of`, exactly at their last committed version)."""
+    from their states after the commit (`state_of`, the cache: asked only for those, and used
+    only when it holds a patient exactly at its last committed version)."""
     if every <= 0:
         return []
     last: dict[UUID, int] = {}
@@ -83,8 +84,8 @@ def due_snapshots(
             due.add(event.originator_id)
     snapshots = []
     for uid in due:
-        state = state_of.get(uid)
-        if state is not None and state.version == last[uid]:
+        state = state_of(uid)
+        if isinstance(state, PatientState) and state.version == last[uid]:
             snapshots.append(
                 PatientSnapshot(
                     originator_id=uid,
