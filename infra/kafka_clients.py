@@ -19,11 +19,14 @@ with warnings.catch_warnings():
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.coordinator.consumer import ConsumerCoordinator
     from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+    from kafka.net.inet import KafkaNetSocket
 
 __all__ = [
     "DELIVERY_TIMEOUT_MS",
     "KafkaError",
+    "KafkaNetSocket",
     "create_topics",
+    "finalise_unclosed_sockets",
     "idempotent_producer",
     "manual_commit_consumer",
     "summarise_client_warnings",
@@ -112,7 +115,7 @@ class ClosingProducer(KafkaProducer):  # type: ignore[misc]  # kafka-python is u
                 sender.force_close()
                 sender.join(5.0)
             self._closed = True
-        _collect_unclosed_sockets()
+        finalise_unclosed_sockets()
 
 
 def keep_rejoin_in_flight() -> None:
@@ -137,6 +140,42 @@ def keep_rejoin_in_flight() -> None:
 
 
 keep_rejoin_in_flight()
+
+
+def close_failed_connects() -> None:
+    """Make a failed connect close its socket.
+
+    kafka-python 3.0.12's `KafkaNetSocket.connect` makes a socket and leaves it open when the
+    connect is refused or times out, so every reconnect to an absent broker (the relay's and the
+    consumers' retries through an outage) leaks a descriptor until the collector finds it, and
+    a connect that timed out on a loaded machine may even complete, unowned. Here the socket is
+    closed when the connect fails. Idempotent; applied when this module is imported."""
+    if getattr(KafkaNetSocket.connect, "closes_failed_connects", False):
+        return
+
+    async def connect(
+        self: Any,
+        net: Any,
+        addrinfo: tuple[Any, ...],
+        socket_options: Sequence[tuple[Any, ...]] = (),
+        timeout_at: float | None = None,
+    ) -> Any:
+        family, sock_type, proto, _canonname, sockaddr = addrinfo
+        sock = self.socket(family, sock_type, proto)
+        try:
+            sock.setblocking(False)
+            for option in socket_options:
+                sock.setsockopt(*option)
+            return await self.sock_connect(net, sock, sockaddr, timeout_at=timeout_at)
+        except BaseException:
+            sock.close()
+            raise
+
+    connect.closes_failed_connects = True  # type: ignore[attr-defined]
+    KafkaNetSocket.connect = connect
+
+
+close_failed_connects()
 
 
 def idempotent_producer(bootstrap: str, topics: Sequence[str] = (), **overrides: Any) -> Any:
@@ -176,17 +215,17 @@ def idempotent_producer(bootstrap: str, topics: Sequence[str] = (), **overrides:
             failure = KafkaError(f"{type(error).__name__}: {error}")
         else:
             return producer
-    _collect_unclosed_sockets()
+    finalise_unclosed_sockets()
     raise failure
 
 
-def _collect_unclosed_sockets() -> None:
+def finalise_unclosed_sockets() -> None:
     """Finalise, quietly, the sockets kafka-python 3.0 leaves unclosed (a failed bootstrap, a
     forced close), rather than as ResourceWarnings wherever the collector next runs."""
     if sys.is_finalizing():  # a producer's finaliser at interpreter exit: nothing is left to warn
         return
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
+        warnings.filterwarnings("ignore", "unclosed <socket", ResourceWarning)
         gc.collect()
 
 
