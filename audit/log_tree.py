@@ -155,37 +155,37 @@ class LogTree:
     def _append(self, cursor: Cursor, size: int, leaves: list[Leaf]) -> None:
         parts = perfect_parts((0, size))
         frontier = dict(zip(parts, self._nodes(cursor, parts), strict=True))
+        nodes: list[tuple[int, int, str]] = []
+        heads: dict[str, Leaf] = {}
         for offset, leaf in enumerate(leaves):
             index = size + offset
-            cursor.execute(
-                "INSERT INTO log_tree_leaves (leaf_index, position, originator_id, version, "
-                "hash) VALUES (?, ?, ?, ?, ?)",
-                (index, leaf.position, leaf.originator_id, leaf.version, leaf.hash),
-            )
             level, value = 0, leaf.leaf_hash
-            self._put(cursor, (0, index), value)
+            nodes.append((0, index, value.hex()))
             while index & 1:
                 left = frontier.pop((level, index - 1))
                 level, index, value = level + 1, index >> 1, node_hash(left, value)
-                self._put(cursor, (level, index), value)
+                nodes.append((level, index, value.hex()))
             frontier[(level, index)] = value
-            if leaf.originator_id != UNREADABLE:
-                self._head(cursor, leaf)
-
-    @staticmethod
-    def _put(cursor: Cursor, node: Node, value: bytes) -> None:
-        cursor.execute(
-            "INSERT INTO log_tree_nodes (level, node_index, hash) VALUES (?, ?, ?)",
-            (node[0], node[1], value.hex()),
+            kept = heads.get(leaf.originator_id)
+            if leaf.originator_id != UNREADABLE and (kept is None or leaf.version > kept.version):
+                heads[leaf.originator_id] = leaf
+        cursor.executemany(
+            "INSERT INTO log_tree_leaves (leaf_index, position, originator_id, version, hash) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (size + offset, leaf.position, leaf.originator_id, leaf.version, leaf.hash)
+                for offset, leaf in enumerate(leaves)
+            ],
         )
-
-    @staticmethod
-    def _head(cursor: Cursor, leaf: Leaf) -> None:
-        cursor.execute(
+        cursor.executemany(
+            "INSERT INTO log_tree_nodes (level, node_index, hash) VALUES (?, ?, ?)", nodes
+        )
+        # Each aggregate's latest version in the batch; a head only ever moves to a later one.
+        cursor.executemany(
             "INSERT INTO log_tree_heads (originator_id, version, hash) VALUES (?, ?, ?) "
             "ON CONFLICT (originator_id) DO UPDATE SET version = excluded.version, "
             "hash = excluded.hash WHERE log_tree_heads.version < excluded.version",
-            (leaf.originator_id, leaf.version, leaf.hash),
+            [(leaf.originator_id, leaf.version, leaf.hash) for leaf in heads.values()],
         )
 
     @staticmethod

@@ -29,6 +29,9 @@ class _SqliteCursor:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._c.execute(sql, tuple(params)).rowcount
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._c.executemany(sql, rows)
+
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._c.execute(sql, tuple(params)).fetchone()
         return row
@@ -43,6 +46,11 @@ class _PostgresCursor:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._c.execute(sql.replace("?", "%s"), tuple(params)).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self._c.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), rows)
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._c.execute(

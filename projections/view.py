@@ -15,6 +15,10 @@ class Cursor(Protocol):
         """Run a statement; return the number of rows it changed."""
         ...
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once for each row of parameters (one round of calls)."""
+        ...
+
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         """Run a query; return its first row."""
         ...
