@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -194,12 +194,23 @@ class Heads:
             self.heads[aggregate] = (version, stored_hash)
 
     def digest(self, position: int) -> Digest:
-        """The digest of these heads at `position`: lines `ID:VERSION:HASH`, sorted, each
-        ended by a newline."""
-        lines = [f"{aid}:{version}:{head}" for aid, (version, head) in self.heads.items()]
-        lines = sorted(lines + [f"unreadable-row:{position}" for position in self.bad_rows])
-        text = "".join(f"{line}\n" for line in lines)
-        return Digest(position, len(self.heads), hashlib.sha256(text.encode()).hexdigest())
+        """The digest of these heads at `position`."""
+        heads = ((str(aid), version, head) for aid, (version, head) in self.heads.items())
+        return digest_of_heads(heads, self.bad_rows, position)
+
+
+def digest_of_heads(
+    heads: Iterable[tuple[str, int, str]], bad_rows: Iterable[int], position: int
+) -> Digest:
+    """The digest at `position` of heads `(ID, VERSION, HASH)` (each ID in its canonical
+    lower-case form) and of the rows that name no aggregate: lines `ID:VERSION:HASH` and
+    `unreadable-row:POSITION`, sorted, each ended by a newline."""
+    lines = [f"{aid}:{version}:{head}" for aid, version, head in heads]
+    aggregates = len(lines)
+    lines.extend(f"unreadable-row:{row}" for row in bad_rows)
+    lines.sort()
+    text = "".join(f"{line}\n" for line in lines)
+    return Digest(position, aggregates, hashlib.sha256(text.encode()).hexdigest())
 
 
 def stored_hash_of(mapper: Mapper[UUID], notification: Notification) -> str:

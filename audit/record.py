@@ -25,7 +25,7 @@ from application.program_ids import program_id
 from application.queries import default_now, history
 from application.replay import replay
 from audit.aggregate_rows import rows_of_aggregate
-from audit.digest import Heads
+from audit.digest import digest_of_heads
 from audit.findings import VerificationReport
 from audit.log_tree import LogTree
 from audit.proof_export import proof_members, self_check
@@ -195,8 +195,7 @@ def _verification(ledger: Ledger, aggregates: set[UUID]) -> tuple[dict[str, Any]
     with LogTree(ledger) as tree:
         snapshot = tree.snapshot()
         bad_rows = tree.unreadable_positions(snapshot.tree_size)
-    heads = {UUID(a): (version, head) for a, version, head in snapshot.heads.heads}
-    digest = Heads(heads, bad_rows).digest(snapshot.last_position)
+    digest = digest_of_heads(snapshot.heads.heads, bad_rows, snapshot.last_position)
     return {
         "ok": report.ok,
         "scope": "record",
