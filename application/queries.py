@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from application.bounds import LAST_DAY, instant_in_bounds
@@ -10,6 +10,7 @@ from application.command_time import system_now
 from application.errors import InvalidCommand, NotFound
 from application.ledger import Ledger
 from application.program_ids import program_id
+from domain.answer_validity import judgement_stands_until
 from domain.base import LedgerEvent
 from domain.participants import ParticipantState, project_participant
 from domain.patient_fold import PatientEvent, project_patient
@@ -104,6 +105,22 @@ def eligibility_answer(
         "reasons": [r.model_dump() for r in decision.reasons],
         "next_due": next_due(patient, at),
     }
+
+
+def eligibility_stands_until(
+    patient: PatientState,
+    prescriber: ParticipantState | None,
+    at: DecisionTime,
+    answer: dict[str, Any],
+) -> datetime:
+    """Until when (exclusive) `answer`, judged at `at`, is what the same states would be
+    answered, `as_of` aside (`domain.answer_validity`); `at.now` when that is not known."""
+    until = judgement_stands_until(at, patient, prescriber)
+    last = until - timedelta(microseconds=1)
+    if last <= at.now:
+        return at.now
+    later = eligibility_answer(patient, prescriber, DecisionTime.in_force(last, at.tz))
+    return until if {**later, "as_of": answer["as_of"]} == answer else at.now
 
 
 def history(ledger: Ledger, patient_id: str, as_of: datetime | None = None) -> dict[str, Any]:

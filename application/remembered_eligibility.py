@@ -1,14 +1,20 @@
 """Eligibility answers remembered beside the read model, so that `rems eligibility ID` on an
 up-to-date read model prints its answer without loading the rule engine (issue 9).
 
-The answer depends on the read-model rows *and* on the instant it is judged at. Under the event
-clock a query's "now" is the ledger's last recorded `at`, so an answer is fixed by the log
-position it was judged at: the query's full path (catch up, fold, judge) stores the JSON bytes
-it printed with that position, its instant and a digest of the code that judged it, and a later
-query answers from the row when one SQL query shows the projections at the end of the log and a
-row for that very position, instant and code. Anything else (the read model behind, no row, an
-older row, the system clock, `--as-of`) takes the full path. Under the system clock "now" moves
-on every call, so only "not enrolled" (which does not depend on now) is answered from the rows.
+The answer depends on the read-model rows *and* on the instant it is judged at. The query's full
+path (catch up, fold, judge) stores the JSON it printed with the log position it was judged at,
+its instant, a digest of the code that judged it and the instant until which the same rows are
+answered the same (`application.queries.eligibility_stands_until`: the next local midnight or the
+next instant of the states a rule compares "now" with, whichever comes first). A later query
+answers from the row when one SQL query shows the projections at the end of the log and a row
+for that very position and code, and:
+- under the event clock ("now" is the ledger's last recorded `at`), the row was judged at that
+  instant: the bytes are printed as stored;
+- under the system clock, "now" lies between the instant judged at and the instant the answer
+  stands until: the stored answer is printed with `as_of` set to now, exactly as the full path
+  would print it.
+Anything else (the read model behind, no row, an older row, a clock gone back, `--as-of`) takes
+the full path. "Not enrolled" does not depend on now and is answered from the rows under either.
 
 This module loads no pydantic model: `sqlite3` (or psycopg for a PostgreSQL URL), orjson for
 the stored timestamp, and the row cipher when an encryption key is configured. Rows hold what
@@ -22,7 +28,7 @@ import hashlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +122,16 @@ class RememberedEligibility:
 
 
 def remember(
-    cursor: Cursor, position: int, answer: dict[str, Any], code: str, seal: Callable[[str], str]
+    cursor: Cursor,
+    position: int,
+    answer: dict[str, Any],
+    until: datetime,
+    code: str,
+    seal: Callable[[str], str],
 ) -> None:
-    """Store the answer judged on the rows at `position` (its `as_of` is the instant)."""
-    text = orjson.dumps(answer).decode()
+    """Store the answer judged on the rows at `position` (its `as_of` is the instant), which
+    stands until `until` (exclusive). The row's text is that instant, a newline, the JSON."""
+    text = f"{until.isoformat()}\n{orjson.dumps(answer).decode()}"
     cursor.execute(_UPSERT, (answer["patient_id"], position, answer["as_of"], code, seal(text)))
 
 
@@ -135,10 +147,11 @@ class _Row:
     answer: str | None
 
 
-def remembered_answer(settings: Settings, patient_id: str) -> bytes:
-    """The JSON bytes the full path would print for `rems eligibility ID --json` now; raises
-    `NotFound` (as the full path does) when the read model is current and has no such patient,
-    and `Unanswered` when the rows cannot tell."""
+def remembered_answer(settings: Settings, patient_id: str, now: datetime | None = None) -> bytes:
+    """The JSON bytes the full path would print for `rems eligibility ID --json` now (under
+    the system clock `now`, default the server clock); raises `NotFound` (as the full path
+    does) when the read model is current and has no such patient, and `Unanswered` when the
+    rows cannot tell."""
     patient = normalised_id(patient_id)
     if patient is None:
         raise Unanswered
@@ -148,16 +161,19 @@ def remembered_answer(settings: Settings, patient_id: str) -> bytes:
     if not row.enrolled:
         msg = f"Patient {patient} is not enrolled in the REMS."
         raise NotFound(msg)
-    if settings.clock is not ClockMode.EVENT or row.position != row.last_position:
+    if row.position != row.last_position or row.answer is None or row.judged_at is None:
         raise Unanswered
-    if row.answer is None or row.last_state is None or row.code != judging_code(settings):
+    if row.code != judging_code(settings):
         raise Unanswered
-    if row.judged_at != _recorded_at(settings, row.last_state).isoformat():
+    until, answer = _opened(settings, row.answer)
+    if settings.clock is ClockMode.EVENT:
+        if row.last_state is None or row.judged_at != _recorded_at(settings, row.last_state):
+            raise Unanswered
+        return answer
+    now = now or datetime.now(UTC)
+    if not datetime.fromisoformat(row.judged_at) <= now < until:
         raise Unanswered
-    try:
-        return _opened(settings, row.answer).encode()
-    except ValueError:  # a row sealed under another key (RowCipherError)
-        raise Unanswered from None
+    return orjson.dumps({**orjson.loads(answer), "as_of": now.isoformat()})
 
 
 def _read(settings: Settings, patient: str) -> _Row:
@@ -196,8 +212,9 @@ def _read(settings: Settings, patient: str) -> _Row:
     )
 
 
-def _recorded_at(settings: Settings, state: bytes) -> datetime:
-    """The `timestamp` of a stored event, read as `NotificationLog.recorded_at` reads it."""
+def _recorded_at(settings: Settings, state: bytes) -> str:
+    """The `timestamp` of a stored event, read as `NotificationLog.recorded_at` reads it, in
+    the form an answer's `as_of` takes."""
     try:
         key = settings.cipher_key()
     except SettingsError:
@@ -208,15 +225,20 @@ def _recorded_at(settings: Settings, state: bytes) -> datetime:
             from eventsourcing.utils import Environment
 
             state = AESCipher(Environment(env={AESCipher.CIPHER_KEY: key})).decrypt(state)
-        return datetime.fromisoformat(orjson.loads(state)["timestamp"])
+        return datetime.fromisoformat(orjson.loads(state)["timestamp"]).isoformat()
     except (ValueError, KeyError, TypeError):  # sealed under another key, or not ours at all
         raise Unanswered from None
 
 
-def _opened(settings: Settings, stored: str) -> str:
+def _opened(settings: Settings, stored: str) -> tuple[datetime, bytes]:
+    """The instant a row's answer stands until, and the answer's JSON bytes."""
     from infra.row_cipher import row_sealer
 
     try:
-        return row_sealer(settings.cipher_key()).open(stored)
+        text = row_sealer(settings.cipher_key()).open(stored)
+        until, answer = text.split("\n", 1)
+        return datetime.fromisoformat(until), answer.encode()
     except SettingsError:
+        raise Unanswered from None
+    except ValueError:  # sealed under another key (RowCipherError), or not of this form
         raise Unanswered from None

@@ -8,7 +8,7 @@ from typing import Any
 from application.errors import NotFound
 from application.ledger import Ledger
 from application.program_ids import program_id
-from application.queries import eligibility_answer
+from application.queries import eligibility_answer, eligibility_stands_until
 from application.remembered_eligibility import RememberedEligibility, judging_code, remember
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
@@ -70,8 +70,8 @@ class Views:
         self, patient_id: str, now: datetime, *, remember_answer: bool = False
     ) -> dict[str, Any]:
         """The eligibility answer from the read model (see `application.queries.eligibility`);
-        with `remember_answer`, stored for the next query at the same log position and instant
-        (`application.remembered_eligibility`)."""
+        with `remember_answer`, stored for the next query at the same log position, with the
+        instant until which it stands (`application.remembered_eligibility`)."""
         patient_id = program_id(patient_id, "patient_id")
         self.runner.catch_up()
         with self.database.transaction() as cursor:
@@ -85,11 +85,13 @@ class Views:
             prescriber = load_participant(
                 cursor, str(aggregate_id("prescriber", patient.prescriber_id))
             )
-        answer = eligibility_answer(patient, prescriber, self.decision_time(now))
+        at = self.decision_time(now)
+        answer = eligibility_answer(patient, prescriber, at)
         if remember_answer and tracked is not None:
+            until = eligibility_stands_until(patient, prescriber, at, answer)
             code = judging_code(self.ledger.settings)
             with self.database.transaction() as cursor:
-                remember(cursor, int(tracked[0]), answer, code, self.sealer.seal)
+                remember(cursor, int(tracked[0]), answer, until, code, self.sealer.seal)
         return answer
 
     def due(self, now: datetime) -> dict[str, Any]:

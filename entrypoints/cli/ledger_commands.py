@@ -72,16 +72,14 @@ def _fast_eligibility(args: argparse.Namespace, settings: Settings) -> int | Non
 def _cmd_eligibility(args: argparse.Namespace, ledger: Ledger) -> int:
     from application.queries import default_now, eligibility
     from application.views import Views
-    from infra.settings import ClockMode
 
     as_of = _as_of(args, ledger)
     if as_of is not None:
         answer = eligibility(ledger, args.patient_id, as_of)
     else:
-        remember = ledger.settings.clock is ClockMode.EVENT
         with Views(ledger) as views:
             now = default_now(ledger)
-            answer = views.eligibility(args.patient_id, now, remember_answer=remember)
+            answer = views.eligibility(args.patient_id, now, remember_answer=True)
     return _answer(args, answer, printing.eligibility)
 
 

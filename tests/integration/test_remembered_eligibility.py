@@ -7,6 +7,7 @@ query down the full path again."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -148,22 +149,53 @@ def test_a_new_event_sends_the_query_down_the_full_path_until_judged_again(
     assert remembered_answer(settings, "M1") == orjson.dumps(again)
 
 
-def test_other_code_zone_clock_or_a_rebuild_is_never_answered_from_the_row(
+def test_under_the_system_clock_the_row_answers_until_the_instant_it_stands_until(
+    demo: Ledger,
+) -> None:
+    """Judged under the system clock at T, a row answers any query from T until the instant
+    it stands until, byte for byte what the full path prints then (its `as_of` that very
+    instant); before T (a clock gone back) and from that instant on, the full path runs."""
+    system = Settings(demo.settings.database_url, ClockMode.SYSTEM, TZ)
+    began = (demo.last_recorded_at or default_now(demo)) + timedelta(hours=1)
+    stood = 0
+    with Views(demo) as views:
+        for number, patient_id in enumerate(DEMO_PATIENT_IDS):
+            judged_at = began + timedelta(hours=number * 7)
+            first = views.eligibility(patient_id, judged_at, remember_answer=True)
+            with views.database.transaction() as cursor:
+                row = cursor.fetchone(
+                    "SELECT answer FROM eligibility_answers WHERE patient_id = ?", (patient_id,)
+                )
+            assert row is not None
+            until = datetime.fromisoformat(views.sealer.open(row[0]).split("\n", 1)[0])
+            assert remembered_answer(system, patient_id, judged_at) == orjson.dumps(first)
+            with pytest.raises(Unanswered):
+                remembered_answer(system, patient_id, judged_at - timedelta(microseconds=1))
+            with pytest.raises(Unanswered):
+                remembered_answer(system, patient_id, until)
+            if until == judged_at:
+                continue
+            stood += 1
+            for instant in (until - timedelta(microseconds=1), judged_at + (until - judged_at) / 2):
+                full = views.eligibility(patient_id, instant)
+                assert remembered_answer(system, patient_id, instant) == orjson.dumps(full)
+    assert stood >= len(DEMO_PATIENT_IDS) // 2, stood
+
+
+def test_other_code_zone_or_a_rebuild_is_never_answered_from_the_row(
     any_ledger: Ledger,
 ) -> None:
-    """A row judged by other code, in another time zone, read under the system clock, or
-    dropped by a rebuild does not answer: the full path runs."""
+    """A row judged by other code, in another time zone, or dropped by a rebuild does not
+    answer: the full path runs."""
     Program(any_ledger).participants().ready_male("M1")
     settings = any_ledger.settings
     with Views(any_ledger) as views:
         views.eligibility("M1", default_now(any_ledger), remember_answer=True)
         assert remembered_answer(settings, "M1")
-        for other in (
-            Settings(settings.database_url, ClockMode.SYSTEM, TZ),
-            Settings(settings.database_url, ClockMode.EVENT, ZoneInfo("UTC")),
-        ):
-            with pytest.raises(Unanswered):
-                remembered_answer(other, "M1")
+        with pytest.raises(Unanswered):
+            remembered_answer(
+                Settings(settings.database_url, ClockMode.EVENT, ZoneInfo("UTC")), "M1"
+            )
         with views.database.transaction() as cursor:
             cursor.execute("UPDATE eligibility_answers SET code = 'older build'")
         with pytest.raises(Unanswered):
