@@ -22,7 +22,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from audit.aggregate_rows import as_aggregate, as_row, raw_aggregates
+from application.aggregate_rows import raw_aggregates
+from audit.aggregate_rows import as_aggregate, as_row
 from audit.clean_rows import CleanRows
 from audit.cross_checks import check_claims, check_digest
 from audit.digest import (

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audit.aggregate_rows import KeyRange, raw_aggregates, split_keys
+from application.aggregate_rows import KeyRange, raw_aggregates, split_keys
 from audit.findings import Problem
 from audit.verify_spill import Spill
 from infra.settings import SqliteUrl, parse_database_url

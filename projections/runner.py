@@ -7,16 +7,26 @@ re-applies nothing, and two processes catching up at once cannot both apply a ba
 A projection may keep the rows it wrote in memory between batches (it reads each row once, not
 once per event); the runner tells it to forget them whenever they may be wrong: a batch that
 did not commit, or a start position this runner did not write (another process moved it).
-A rebuild reads in larger batches: one transaction per `REBUILD_BATCH` events, and decodes only
-the rows whose event class some projection reads (`event_types`; issue 13: a third of the log
-is number claims, which no read model holds).
+A rebuild decodes only the rows whose event class some projection reads (`event_types`; issue
+13: a third of the log is number claims, which no read model holds). Given the log one aggregate
+at a time (`AggregateLog`), it folds each aggregate's events whole, writes its row once and
+forgets it, one transaction per `REBUILD_BATCH` events: memory is one batch, whatever the length
+of the history. Every projection folds each aggregate from its own events alone (eligibility) or
+counts events in any order (report), so the tables end as a replay in log order leaves them.
+While it runs, the tracked position holds a negative token of that rebuild: each of its batches
+commits only while the token is still there (a second rebuild started since makes the first
+stop), and a catch-up meeting it raises `RebuildUnfinished` (the read models are incomplete
+until the rebuild ends; one interrupted says so until the next rebuild). Its last batch sets
+the position to the end of the log it was asked for; a catch-up takes it on from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import resolve_topic
 
 from domain.base import LedgerEvent
@@ -25,6 +35,10 @@ from projections.view import Cursor, ViewStore
 TRACKING_NAME = "views"
 REBUILD_BATCH = 10_000
 """Events per transaction while rebuilding (memory stays bounded by one batch)."""
+UNFINISHED = (
+    "the read models are being rebuilt, or a rebuild was interrupted: wait for it to end, "
+    "or run `rems projections rebuild`"
+)
 PAGE = 1_000
 """Notifications per read."""
 
@@ -32,6 +46,23 @@ Reader = Callable[[int, int], Sequence[Any]]
 """Reads notifications: (first position, how many) -> rows with `.id`."""
 Decoder = Callable[[Any], LedgerEvent]
 """Turns a notification into its domain event."""
+
+
+class AggregateLog(Protocol):
+    """The log read one aggregate at a time, for a rebuild."""
+
+    def end(self) -> int:
+        """The last position of the log."""
+        ...
+
+    def aggregates(self, stop: int) -> Iterable[Sequence[Any]]:
+        """Each aggregate's rows (with `.id` and `.topic`) at or before `stop`, in log order,
+        one aggregate after the other."""
+        ...
+
+
+class RebuildUnfinished(PersistenceError):
+    """The read models are being rebuilt (or a rebuild was interrupted): they cannot answer."""
 
 
 class Projection(Protocol):
@@ -70,12 +101,14 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         read: Reader,
         decode: Decoder,
+        by_aggregate: AggregateLog,
         batch_size: int = 500,
     ) -> None:
         self.database = database
         self.projections = projections
         self._read = read
         self._decode = decode
+        self._by_aggregate = by_aggregate
         self.batch_size = batch_size
         self._kept_at: int | None = None
         """The position the projections' kept rows are at (None: they keep nothing)."""
@@ -114,13 +147,14 @@ class ProjectionRunner:
             )
         return int(row[0]) if row else 0
 
-    def catch_up(self, batch_size: int | None = None, *, only_read: bool = False) -> int:
-        """Apply every event recorded since the tracked position; return how many (with
-        `only_read`, the projections are given only the events they read)."""
+    def catch_up(self, batch_size: int | None = None) -> int:
+        """Apply every event recorded since the tracked position; return how many."""
         size = batch_size or self.batch_size
         applied = 0
         while True:
             start = self.position()
+            if start < 0:
+                raise RebuildUnfinished(UNFINISHED)
             if start != self._kept_at:
                 self._forget()
             page = self._read(start + 1, min(PAGE, size))
@@ -128,7 +162,7 @@ class ProjectionRunner:
                 return applied
             try:
                 with self.database.transaction() as cursor:
-                    last, count = self._apply(page, size, cursor, only_read=only_read)
+                    last, count = self._apply(page, size, cursor)
                     moved = cursor.execute(
                         "UPDATE projection_tracking SET position = ? "
                         "WHERE name = ? AND position = ?",
@@ -150,16 +184,13 @@ class ProjectionRunner:
             self._kept_at = last
             applied += count
 
-    def _apply(
-        self, page: Sequence[Any], size: int, cursor: Cursor, *, only_read: bool
-    ) -> tuple[int, int]:
+    def _apply(self, page: Sequence[Any], size: int, cursor: Cursor) -> tuple[int, int]:
         """Apply `page` and the pages after it, up to `size` rows, one page decoded at a time
         (a batch's memory is one page of events and the rows the projections hold); then
         flush. The last position applied, and how many rows."""
         count = 0
         while True:
-            wanted = [row for row in page if self._is_read(row.topic)] if only_read else page
-            events = [self._decode(row) for row in wanted]
+            events = [self._decode(row) for row in page]
             for projection in self.projections:
                 projection.process_batch(events, cursor)
             count += len(page)
@@ -192,16 +223,52 @@ class ProjectionRunner:
         self._kept_at = None
 
     def rebuild(self) -> int:
-        """Drop every view, start again from position 0, and catch up."""
+        """Drop every view and build it again from the whole log; return how many log
+        entries were passed."""
+        token = -1 - secrets.randbelow(2**62)
+        stop = self._by_aggregate.end()
         with self.database.transaction() as cursor:
             for projection in self.projections:
                 projection.drop_tables(cursor)
                 projection.create_tables(cursor)
             cursor.execute(
-                "UPDATE projection_tracking SET position = 0 WHERE name = ?", (TRACKING_NAME,)
+                "UPDATE projection_tracking SET position = ? WHERE name = ?",
+                (token, TRACKING_NAME),
             )
         self._forget()
-        return self.catch_up(REBUILD_BATCH, only_read=True)
+        try:
+            return self._rebuild_by_aggregate(self._by_aggregate, token, stop)
+        finally:
+            self._forget()
+
+    def _rebuild_by_aggregate(self, log: AggregateLog, token: int, stop: int) -> int:
+        passed = 0
+        batch: list[Any] = []
+        for rows in log.aggregates(stop):
+            passed += len(rows)
+            batch.extend(row for row in rows if self._is_read(row.topic))
+            if len(batch) >= REBUILD_BATCH:
+                self._rebuild_batch(batch, token)
+                batch = []
+        self._rebuild_batch(batch, token, finish_at=stop)
+        return passed
+
+    def _rebuild_batch(self, rows: list[Any], token: int, finish_at: int | None = None) -> None:
+        """Fold and write one batch of whole aggregates while `token` holds the position (and
+        at the end set the position); the rows written are not kept."""
+        with self.database.transaction() as cursor:
+            held = cursor.execute(
+                "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ?",
+                (token if finish_at is None else finish_at, TRACKING_NAME, token),
+            )
+            if held != 1:
+                msg = "another rebuild of the read models started while this one ran"
+                raise RebuildUnfinished(msg)
+            events = [self._decode(row) for row in rows]
+            for projection in self.projections:
+                projection.process_batch(events, cursor)
+                projection.flush(cursor)
+        self._forget()
 
 
 class _Overtaken(Exception):

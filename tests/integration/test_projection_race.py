@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from application.views import LogByAggregate
 from domain.base import LedgerEvent
 from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection, all_patients
@@ -55,6 +56,7 @@ def _runner(url: str, projection: EligibilityProjection, ledger: Any) -> Project
         [projection],
         read=ledger.notifications.read,
         decode=ledger.notifications.decode,
+        by_aggregate=LogByAggregate(ledger),
     )
 
 

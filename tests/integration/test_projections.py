@@ -21,7 +21,7 @@ import pytest
 from application import queries
 from application.errors import NotFound
 from application.ledger import Ledger
-from application.views import Views
+from application.views import LogByAggregate, Views
 from domain.base import LedgerEvent
 from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection, all_patients, load_patient
@@ -93,6 +93,7 @@ def runner_on(ledger: Ledger, projections: list[Any], batch_size: int = 500) -> 
         projections,
         read=ledger.notifications.read,
         decode=ledger.notifications.decode,
+        by_aggregate=LogByAggregate(ledger),
         batch_size=batch_size,
     )
 
@@ -387,6 +388,7 @@ def test_runner_overtaken_mid_batch_rolls_its_batch_back(any_ledger: Ledger) -> 
         [EligibilityProjection(), ReportProjection(tz)],
         read=read_then_let_the_other_runner_win,
         decode=any_ledger.notifications.decode,
+        by_aggregate=LogByAggregate(any_ledger),
     )
     try:
         assert slow.catch_up() == 0
@@ -491,6 +493,7 @@ def test_two_processes_opening_fresh_read_models_at_once_both_work(
                     [HoldingProjection(holding, release)],
                     read=ledger.notifications.read,
                     decode=ledger.notifications.decode,
+                    by_aggregate=LogByAggregate(ledger),
                 )
                 outcomes["first"] = runner.catch_up()
             except BaseException as error:
@@ -508,6 +511,7 @@ def test_two_processes_opening_fresh_read_models_at_once_both_work(
                     [EligibilityProjection(), ReportProjection(ledger.settings.timezone)],
                     read=ledger.notifications.read,
                     decode=ledger.notifications.decode,
+                    by_aggregate=LogByAggregate(ledger),
                 )
                 outcomes["second"] = runner.catch_up()
             except BaseException as error:

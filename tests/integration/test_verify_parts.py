@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from application.aggregate_rows import raw_aggregates, split_keys
 from application.ledger import Ledger
-from audit.aggregate_rows import raw_aggregates, split_keys
 from audit.clean_rows import CleanRows
 from audit.digest import compute_digest
 from audit.findings import VerificationReport
