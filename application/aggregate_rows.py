@@ -84,13 +84,13 @@ def split_keys(ledger: Ledger, parts: int, rows: int) -> KeyRanges:
         )
         datastore: Any = recorder.datastore
     else:
-        from psycopg.sql import SQL, Identifier
+        from psycopg.sql import SQL
 
         postgres = postgres_recorder(recorder)
         statement = SQL(
-            "SELECT originator_id FROM {}.{} ORDER BY originator_id, originator_version "
+            "SELECT originator_id FROM {} ORDER BY originator_id, originator_version "
             "LIMIT 1 OFFSET %s"
-        ).format(Identifier(postgres.datastore.schema), Identifier(postgres.events_table_name))
+        ).format(events_table(postgres))
         datastore = postgres.datastore
     keys: list[Any] = []
     with datastore.transaction(commit=False) as cursor:
@@ -142,11 +142,9 @@ def _where(conditions: list[str]) -> str:
 def _postgres_rows(
     recorder: PostgresApplicationRecorder, page: int, part: KeyRange
 ) -> Iterator[tuple[Any, ...]]:
-    from psycopg.sql import SQL, Identifier
+    from psycopg.sql import SQL
 
-    table = SQL("{}.{}").format(
-        Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
-    )
+    table = events_table(recorder)
     columns = "notification_id, originator_id, originator_version, topic, state"
     order = "ORDER BY originator_id, originator_version LIMIT ?"
     low = [] if part.low is None else ["originator_id >= ?"]
@@ -160,6 +158,15 @@ def _postgres_rows(
         page,
         part,
         lambda row: tuple(row.values()),
+    )
+
+
+def events_table(recorder: PostgresApplicationRecorder) -> Any:
+    """The events table of a PostgreSQL recorder, schema-qualified, as an SQL identifier."""
+    from psycopg.sql import SQL, Identifier
+
+    return SQL("{}.{}").format(
+        Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
     )
 
 

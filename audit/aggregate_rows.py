@@ -12,7 +12,13 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from application.aggregate_rows import PAGE, in_log_order, postgres_recorder, raw_aggregates
+from application.aggregate_rows import (
+    PAGE,
+    events_table,
+    in_log_order,
+    postgres_recorder,
+    raw_aggregates,
+)
 from audit.digest import BadRow
 
 if TYPE_CHECKING:
@@ -42,13 +48,13 @@ def rows_of_aggregate(ledger: Ledger, aggregate: UUID) -> list[Notification | Ba
             )
             raws = [tuple(row) for row in cursor.fetchall()]
     else:
-        from psycopg.sql import SQL, Identifier
+        from psycopg.sql import SQL
 
         postgres = postgres_recorder(recorder)
         statement = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {}.{} WHERE originator_id = %s"
-        ).format(Identifier(postgres.datastore.schema), Identifier(postgres.events_table_name))
+            "FROM {} WHERE originator_id = %s"
+        ).format(events_table(postgres))
         with postgres.datastore.transaction(commit=False) as cursor:
             cursor.execute(statement, (aggregate,))
             raws = [tuple(row.values()) for row in cursor.fetchall()]
