@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import orjson
 import pytest
 
 from application.ledger import Ledger
 from application.queries import default_now
 from application.views import LogByAggregate, Views
+from entrypoints.cli.main import main
 from projections import runner as runner_module
 from projections.runner import RebuildUnfinished
 from tests.program import Program
@@ -153,3 +155,24 @@ def test_the_log_by_aggregate_hands_each_aggregate_whole_in_log_order(
             row.originator_version for row in group
         )
         assert [row.id for row in group] == sorted(row.id for row in group)
+
+
+def test_rems_says_an_interrupted_rebuild_and_the_next_rebuild_mends_it(
+    any_ledger: Ledger, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _program(any_ledger)
+    for name in ("REMS_ENCRYPTION_KEY_FILE", "REMS_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REMS_DATABASE_URL", any_ledger.settings.database_url)
+    monkeypatch.setenv("REMS_CLOCK", "event")
+    with Views(any_ledger) as views, views.database.transaction() as cursor:
+        cursor.execute("UPDATE projection_tracking SET position = -7 WHERE name = 'views'")
+    capfd.readouterr()
+    assert main(["projections", "run"]) == 3
+    assert main(["due"]) == 3
+    err = capfd.readouterr().err
+    assert err.count(runner_module.UNFINISHED) == 2, err
+    assert main(["projections", "rebuild"]) == 0
+    end = any_ledger.notifications.end()
+    assert orjson.loads(capfd.readouterr().out) == {"applied": end, "position": end}
+    assert main(["projections", "run"]) == 0
