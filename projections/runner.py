@@ -10,9 +10,10 @@ did not commit, or a start position this runner did not write (another process m
 A rebuild decodes only the rows whose event class some projection reads (`event_types`; issue
 13: a third of the log is number claims, which no read model holds). Given the log one aggregate
 at a time (`AggregateLog`), it folds each aggregate's events whole, writes its row once and
-forgets it, one transaction per `REBUILD_BATCH` events: memory is one batch, whatever the length
-of the history. Every projection folds each aggregate from its own events alone (eligibility) or
-counts events in any order (report), so the tables end as a replay in log order leaves them.
+forgets it, one transaction per `REBUILD_BATCH` events: memory is one aggregate's events and
+the rows of one batch, whatever the length of the history. Every projection folds each
+aggregate from its own events alone (eligibility) or counts events in any order (report), so
+the tables end as a replay in log order leaves them.
 While it runs, the tracked position holds a negative token of that rebuild: each of its batches
 commits only while the token is still there (a second rebuild started since makes the first
 stop), and a catch-up meeting it raises `RebuildUnfinished` (the read models are incomplete
@@ -242,33 +243,53 @@ class ProjectionRunner:
             self._forget()
 
     def _rebuild_by_aggregate(self, log: AggregateLog, token: int, stop: int) -> int:
+        """Fold whole aggregates, one transaction per `REBUILD_BATCH` events; the last one
+        sets the position to `stop`. A batch's rows are read before its transaction opens (on
+        SQLite the store's reads would wait on the read models' write lock, same file), and
+        decoded one aggregate at a time inside it."""
         passed = 0
-        batch: list[Any] = []
+        batch: list[list[Any]] = []
+        taken = 0
         for rows in log.aggregates(stop):
             passed += len(rows)
-            batch.extend(row for row in rows if self._is_read(row.topic))
-            if len(batch) >= REBUILD_BATCH:
+            wanted = [row for row in rows if self._is_read(row.topic)]
+            if wanted:
+                batch.append(wanted)
+                taken += len(wanted)
+            if taken >= REBUILD_BATCH:
                 self._rebuild_batch(batch, token)
-                batch = []
+                batch, taken = [], 0
         self._rebuild_batch(batch, token, finish_at=stop)
         return passed
 
-    def _rebuild_batch(self, rows: list[Any], token: int, finish_at: int | None = None) -> None:
-        """Fold and write one batch of whole aggregates while `token` holds the position (and
-        at the end set the position); the rows written are not kept."""
+    def _rebuild_batch(
+        self, aggregates: list[list[Any]], token: int, finish_at: int | None = None
+    ) -> None:
         with self.database.transaction() as cursor:
-            held = cursor.execute(
-                "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ?",
-                (token if finish_at is None else finish_at, TRACKING_NAME, token),
-            )
-            if held != 1:
-                msg = "another rebuild of the read models started while this one ran"
-                raise RebuildUnfinished(msg)
-            events = [self._decode(row) for row in rows]
+            self._hold(cursor, token)
+            for rows in aggregates:
+                events = [self._decode(row) for row in rows]
+                for projection in self.projections:
+                    projection.process_batch(events, cursor)
             for projection in self.projections:
-                projection.process_batch(events, cursor)
                 projection.flush(cursor)
+            if finish_at is not None:
+                cursor.execute(
+                    "UPDATE projection_tracking SET position = ? WHERE name = ?",
+                    (finish_at, TRACKING_NAME),
+                )
         self._forget()
+
+    @staticmethod
+    def _hold(cursor: Cursor, token: int) -> None:
+        """Go on only while this rebuild's token holds the position (row-locked till commit)."""
+        held = cursor.execute(
+            "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ?",
+            (token, TRACKING_NAME, token),
+        )
+        if held != 1:
+            msg = "another rebuild of the read models started while this one ran"
+            raise RebuildUnfinished(msg)
 
 
 class _Overtaken(Exception):
