@@ -109,6 +109,11 @@ class LogTree:
                 "position BIGINT NOT NULL UNIQUE, originator_id TEXT NOT NULL, "
                 "version BIGINT NOT NULL, hash TEXT NOT NULL)"
             )
+            # One aggregate's leaves (an export's inclusion proofs) without a scan of the log.
+            cursor.execute(
+                "CREATE INDEX IF NOT EXISTS log_tree_leaves_by_aggregate "
+                "ON log_tree_leaves (originator_id, position)"
+            )
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS log_tree_nodes (level INTEGER NOT NULL, "
                 "node_index BIGINT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (level, node_index))"
