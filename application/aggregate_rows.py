@@ -56,6 +56,12 @@ def raw_aggregates(
         yield in_log_order(group)
 
 
+def state_bytes(state: Any) -> Any:
+    """A raw row's state column as bytes (a driver may hand back a `memoryview`); anything
+    else as it is, for the caller to judge."""
+    return bytes(state) if isinstance(state, memoryview) else state
+
+
 def in_log_order(group: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted(group, key=_raw_position)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from application.aggregate_rows import raw_aggregates
+from application.aggregate_rows import raw_aggregates, state_bytes
 from application.errors import NotFound
 from application.ledger import Ledger
 from application.notification_log import StoredRow
@@ -44,10 +44,7 @@ class LogByAggregate:
     def aggregates(self, stop: int) -> Iterator[list[StoredRow]]:
         """Each aggregate's rows up to `stop`, in log order, as the rebuild decodes them."""
         for raws in raw_aggregates(self.ledger, stop):
-            yield [
-                StoredRow(p, a, v, t, bytes(state) if isinstance(state, memoryview) else state)
-                for p, a, v, t, state in raws
-            ]
+            yield [StoredRow(p, a, v, t, state_bytes(state)) for p, a, v, t, state in raws]
 
 
 class Views:

@@ -18,6 +18,7 @@ from application.aggregate_rows import (
     in_log_order,
     postgres_recorder,
     raw_aggregates,
+    state_bytes,
 )
 from audit.digest import BadRow
 
@@ -83,5 +84,5 @@ def as_row(raw: tuple[Any, ...]) -> Notification | BadRow:
         originator_id=aggregate,
         originator_version=version,
         topic=topic,
-        state=bytes(state) if isinstance(state, memoryview) else state,
+        state=state_bytes(state),
     )

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import orjson
 
+from application.aggregate_rows import state_bytes
 from audit.event_check import ledger_event_class
 from audit.sequence_track import Track
 from audit.stored_hash import integral_floats_as_integers, plain_json
@@ -131,7 +132,7 @@ class CleanRows:
         """The decoded state of a v2 row with plain bytes and nothing to upcast, and the
         state its hash is taken over (the same, or with integral floats read as integers,
         as JCS writes them); None for any other row."""
-        data = bytes(stored) if isinstance(stored, memoryview) else stored
+        data = state_bytes(stored)
         if type(data) is not bytes:
             return None
         try:
