@@ -135,7 +135,7 @@ def _sqlite_rows(
     high = [] if part.high is None else ["originator_id < ?"]
     first = f"SELECT {columns} FROM {table} {_where(low + high)} {order}"
     after = f"SELECT {columns} FROM {table} {_where([_AFTER, *high])} {order}"
-    return _paged(recorder, first, after, page, part, tuple)
+    return paged(recorder, _by_key(first, after, page, part), page, tuple)
 
 
 _AFTER = "(originator_id, originator_version) > (?, ?)"
@@ -157,14 +157,8 @@ def _postgres_rows(
     high = [] if part.high is None else ["originator_id < ?"]
     first = f"SELECT {columns} FROM {{}} {_where(low + high)} {order}".replace("?", "%s")
     after = f"SELECT {columns} FROM {{}} {_where([_AFTER, *high])} {order}".replace("?", "%s")
-    return _paged(
-        recorder,
-        SQL(first).format(table),
-        SQL(after).format(table),
-        page,
-        part,
-        lambda row: tuple(row.values()),
-    )
+    execute = _by_key(SQL(first).format(table), SQL(after).format(table), page, part)
+    return paged(recorder, execute, page, lambda row: tuple(row.values()))
 
 
 def events_table(recorder: PostgresApplicationRecorder) -> Any:
@@ -176,27 +170,34 @@ def events_table(recorder: PostgresApplicationRecorder) -> Any:
     )
 
 
-def _paged(
+def paged(
     recorder: Any,
-    first: Any,
-    after: Any,
+    execute: Callable[[Any, tuple[Any, ...] | None], Any],
     page: int,
-    part: KeyRange,
     as_tuple: Callable[[Any], tuple[Any, ...]],
 ) -> Iterator[tuple[Any, ...]]:
-    """The rows of `first`, then of `after` from the last row's (originator_id,
-    originator_version), `page` rows per read transaction, within `part`."""
+    """The rows of a paged query, `page` rows per read transaction: `execute(cursor, last)`
+    runs it on `cursor` after the last row read (None for the first page)."""
     last: tuple[Any, ...] | None = None
-    high = () if part.high is None else (part.high,)
     while True:
         with recorder.datastore.transaction(commit=False) as cursor:
-            if last is None:
-                low = () if part.low is None else (part.low,)
-                cursor.execute(first, (*low, *high, page))
-            else:
-                cursor.execute(after, (last[1], last[2], *high, page))
+            execute(cursor, last)
             rows = [as_tuple(row) for row in cursor.fetchall()]
         yield from rows
         if len(rows) < page:
             return
         last = rows[-1]
+
+
+def _by_key(first: Any, after: Any, page: int, part: KeyRange) -> Callable[[Any, Any], Any]:
+    """Runs `first`, then `after` from the last row's (originator_id, originator_version),
+    within `part`."""
+    low = () if part.low is None else (part.low,)
+    high = () if part.high is None else (part.high,)
+
+    def execute(cursor: Any, last: tuple[Any, ...] | None) -> Any:
+        if last is None:
+            return cursor.execute(first, (*low, *high, page))
+        return cursor.execute(after, (last[1], last[2], *high, page))
+
+    return execute

@@ -98,6 +98,11 @@ class RememberedEligibility:
     it afresh); it reads no event, its rows are written by `remember`."""
 
     event_types: tuple[type[Any], ...] = ()
+    starts_from: tuple[type[Any], ...] = ()
+
+    def start(self, aggregate_id: str, state: Any) -> None:
+        """Never called: it starts from no state."""
+        raise NotImplementedError
 
     def create_tables(self, cursor: Cursor) -> None:
         """Create the table if missing."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from application.aggregate_rows import raw_aggregates, state_bytes
 from application.errors import NotFound
 from application.ledger import Ledger
-from application.notification_log import StoredRow
 from application.program_ids import program_id
 from application.queries import eligibility_answer, eligibility_stands_until
+from application.rebuild_rows import LogByAggregate
 from application.remembered_eligibility import RememberedEligibility, judging_code, remember
 from domain.registry import aggregate_id
 from domain.rules.context import DecisionTime
@@ -26,25 +24,6 @@ from projections.eligibility import (
 )
 from projections.report import ReportProjection, monthly_report
 from projections.runner import TRACKING_NAME, ProjectionRunner
-
-
-class LogByAggregate:
-    """The ledger's log one aggregate at a time (`projections.runner.AggregateLog`), up to
-    `stop` when given."""
-
-    def __init__(self, ledger: Ledger, stop: int | None = None) -> None:
-        self.ledger = ledger
-        self.stop = stop
-
-    def end(self) -> int:
-        """The last position a rebuild takes in."""
-        end = self.ledger.notifications.end()
-        return end if self.stop is None else min(end, self.stop)
-
-    def aggregates(self, stop: int) -> Iterator[list[StoredRow]]:
-        """Each aggregate's rows up to `stop`, in log order, as the rebuild decodes them."""
-        for raws in raw_aggregates(self.ledger, stop):
-            yield [StoredRow(p, a, v, t, state_bytes(state)) for p, a, v, t, state in raws]
 
 
 class Views:

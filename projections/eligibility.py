@@ -38,6 +38,7 @@ class EligibilityProjection:
     """Tables `eligibility_patients` and `eligibility_participants`."""
 
     event_types: tuple[type[LedgerEvent], ...] = (PatientEvent, ParticipantEvent)
+    starts_from: tuple[type[Any], ...] = (PatientState,)
 
     def __init__(self, kept: int = KEPT, sealer: RowSealer | None = None) -> None:
         self.kept = kept
@@ -71,6 +72,11 @@ class EligibilityProjection:
         self._participants.clear()
         self._pending_patients.clear()
         self._pending_participants.clear()
+
+    def start(self, aggregate_id: str, state: Any) -> None:
+        """A patient's row as `state` (a snapshot's), before the events after its version."""
+        assert isinstance(state, PatientState)
+        self._pending_patients[aggregate_id] = state
 
     def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
         """Fold each aggregate's events into its state; `flush` writes each changed row once."""

@@ -20,6 +20,8 @@ class ReportProjection:
     once with rule '' and once under each unmet rule."""
 
     event_types: tuple[type[LedgerEvent], ...] = (AuthorizationIssued, AuthorizationDenied)
+    starts_from: tuple[type[Any], ...] = ()
+    """Counts every decision: given them all, never a state."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
@@ -37,6 +39,10 @@ class ReportProjection:
     def drop_tables(self, cursor: Cursor) -> None:
         """Drop the table."""
         cursor.execute("DROP TABLE IF EXISTS report_authorizations")
+
+    def start(self, aggregate_id: str, state: Any) -> None:
+        """Never called: it starts from no state."""
+        raise NotImplementedError
 
     def forget(self) -> None:
         """Drop the counts not yet written."""

@@ -13,7 +13,9 @@ at a time (`AggregateLog`), it folds each aggregate's events whole, writes its r
 forgets it, one transaction per `REBUILD_BATCH` events: memory is one aggregate's events and
 the rows of one batch, whatever the length of the history. Every projection folds each
 aggregate from its own events alone (eligibility) or counts events in any order (report), so
-the tables end as a replay in log order leaves them.
+the tables end as a replay in log order leaves them. A projection that `starts_from` a state
+is given an aggregate's state at a version (a patient's snapshot, when the log has a usable
+one) and only the events after it; the others are given every event they read.
 While it runs, the tracked position holds a negative token of that rebuild: each of its batches
 commits only while the token is still there (a second rebuild started since makes the first
 stop), and a catch-up meeting it raises `RebuildUnfinished` (the read models are incomplete
@@ -24,13 +26,14 @@ the position to the end of the log it was asked for; a catch-up takes it on from
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import resolve_topic
 
 from domain.base import LedgerEvent
+from projections.protocol import AggregateLog, AggregateRows, Projection
 from projections.view import Cursor, ViewStore
 
 TRACKING_NAME = "views"
@@ -49,48 +52,8 @@ Decoder = Callable[[Any], LedgerEvent]
 """Turns a notification into its domain event."""
 
 
-class AggregateLog(Protocol):
-    """The log read one aggregate at a time, for a rebuild."""
-
-    def end(self) -> int:
-        """The last position of the log."""
-        ...
-
-    def aggregates(self, stop: int) -> Iterable[Sequence[Any]]:
-        """Each aggregate's rows (with `.id` and `.topic`) at or before `stop`, in log order,
-        one aggregate after the other."""
-        ...
-
-
 class RebuildUnfinished(PersistenceError):
     """The read models are being rebuilt (or a rebuild was interrupted): they cannot answer."""
-
-
-class Projection(Protocol):
-    """A read model built from the ledger's events."""
-
-    event_types: tuple[type[LedgerEvent], ...]
-    """The event classes it reads (their subclasses too); a rebuild decodes no other."""
-
-    def create_tables(self, cursor: Cursor) -> None:
-        """Create the projection's tables if they do not exist."""
-        ...
-
-    def drop_tables(self, cursor: Cursor) -> None:
-        """Drop the projection's tables (for a rebuild)."""
-        ...
-
-    def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
-        """Apply events, in log order, to the view rows (which it may hold until `flush`)."""
-        ...
-
-    def flush(self, cursor: Cursor) -> None:
-        """Write the rows `process_batch` held back; the runner calls it before each commit."""
-        ...
-
-    def forget(self) -> None:
-        """Drop any rows kept in memory: the next batch reads them from the tables."""
-        ...
 
 
 class ProjectionRunner:
@@ -114,8 +77,12 @@ class ProjectionRunner:
         self._kept_at: int | None = None
         """The position the projections' kept rows are at (None: they keep nothing)."""
         self._types = tuple(t for p in projections for t in p.event_types)
+        self._whole_types = tuple(
+            t for p in projections if not p.starts_from for t in p.event_types
+        )
         self._read_topics: dict[str, bool] = {}
         """Whether some projection reads the events of a topic (topics seen so far)."""
+        self._whole_topics: dict[str, bool] = {}
         for attempt in range(3):
             try:
                 self._create_tables()
@@ -207,16 +174,23 @@ class ProjectionRunner:
         return last, count
 
     def _is_read(self, topic: str) -> bool:
-        known = self._read_topics.get(topic)
-        if known is None:
+        return self._reads(topic, self._types, self._read_topics)
+
+    def _is_whole(self, topic: str) -> bool:
+        """Whether a projection that starts from no state reads the topic's events."""
+        return self._reads(topic, self._whole_types, self._whole_topics)
+
+    @staticmethod
+    def _reads(topic: str, types: tuple[type[Any], ...], known: dict[str, bool]) -> bool:
+        found = known.get(topic)
+        if found is None:
             try:
                 cls = resolve_topic(topic)
             # The decoder raises its own error for a topic it cannot resolve: let it.
             except Exception:
                 return True
-            known = isinstance(cls, type) and issubclass(cls, self._types)
-            self._read_topics[topic] = known
-        return known
+            found = known[topic] = isinstance(cls, type) and issubclass(cls, types)
+        return found
 
     def _forget(self) -> None:
         for projection in self.projections:
@@ -247,30 +221,24 @@ class ProjectionRunner:
         sets the position to `stop`. A batch's rows are read before its transaction opens (on
         SQLite the store's reads would wait on the read models' write lock, same file), and
         decoded one aggregate at a time inside it."""
-        passed = 0
-        batch: list[list[Any]] = []
+        batch: list[AggregateRows] = []
         taken = 0
-        for rows in log.aggregates(stop):
-            passed += len(rows)
-            wanted = [row for row in rows if self._is_read(row.topic)]
-            if wanted:
-                batch.append(wanted)
-                taken += len(wanted)
+        for aggregate in log.aggregates(stop, self._is_read, self._is_whole):
+            batch.append(aggregate)
+            taken += len(aggregate.rows)
             if taken >= REBUILD_BATCH:
                 self._rebuild_batch(batch, token)
                 batch, taken = [], 0
         self._rebuild_batch(batch, token, finish_at=stop)
-        return passed
+        return log.entries(stop)
 
     def _rebuild_batch(
-        self, aggregates: list[list[Any]], token: int, finish_at: int | None = None
+        self, aggregates: list[AggregateRows], token: int, finish_at: int | None = None
     ) -> None:
         with self.database.transaction() as cursor:
             self._hold(cursor, token)
-            for rows in aggregates:
-                events = [self._decode(row) for row in rows]
-                for projection in self.projections:
-                    projection.process_batch(events, cursor)
+            for aggregate in aggregates:
+                self._fold(aggregate, cursor)
             for projection in self.projections:
                 projection.flush(cursor)
             if finish_at is not None:
@@ -279,6 +247,21 @@ class ProjectionRunner:
                     (finish_at, TRACKING_NAME),
                 )
         self._forget()
+
+    def _fold(self, aggregate: AggregateRows, cursor: Cursor) -> None:
+        """One aggregate's events to every projection: from its start state to those that
+        take it, every event to the others."""
+        events = [self._decode(row) for row in aggregate.rows if self._is_read(row.topic)]
+        start, version = aggregate.start, aggregate.start_version
+        for projection in self.projections:
+            if start is None or not projection.starts_from:
+                projection.process_batch(events, cursor)
+                continue
+            if not isinstance(start, projection.starts_from):
+                msg = f"{type(projection).__name__} cannot start from {type(start).__name__}"
+                raise TypeError(msg)
+            projection.start(aggregate.aggregate_id, start)
+            projection.process_batch([e for e in events if e.originator_version > version], cursor)
 
     @staticmethod
     def _hold(cursor: Cursor, token: int) -> None:

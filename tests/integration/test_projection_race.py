@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from application.views import LogByAggregate
+from application.rebuild_rows import LogByAggregate
 from domain.base import LedgerEvent
 from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection, all_patients

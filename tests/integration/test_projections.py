@@ -21,7 +21,8 @@ import pytest
 from application import queries
 from application.errors import NotFound
 from application.ledger import Ledger
-from application.views import LogByAggregate, Views
+from application.rebuild_rows import LogByAggregate
+from application.views import Views
 from domain.base import LedgerEvent
 from infra.views import Cursor, ViewDatabase
 from projections.eligibility import EligibilityProjection, all_patients, load_patient

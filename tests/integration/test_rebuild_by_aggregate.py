@@ -12,9 +12,11 @@ import pytest
 
 from application.ledger import Ledger
 from application.queries import default_now
-from application.views import LogByAggregate, Views
+from application.rebuild_rows import LogByAggregate
+from application.views import Views
 from entrypoints.cli.main import main
 from projections import runner as runner_module
+from projections.protocol import AggregateRows, TopicTest
 from projections.runner import RebuildUnfinished
 from tests.program import Program
 
@@ -42,8 +44,8 @@ class InterruptedLog(LogByAggregate):
         super().__init__(ledger)
         self.after, self.between = after, between
 
-    def aggregates(self, stop: int) -> Iterator[list[Any]]:
-        for index, rows in enumerate(super().aggregates(stop)):
+    def aggregates(self, stop: int, read: TopicTest, whole: TopicTest) -> Iterator[AggregateRows]:
+        for index, rows in enumerate(super().aggregates(stop, read, whole)):
             if index == self.after:
                 self.between()
             yield rows
@@ -143,11 +145,16 @@ def test_what_is_appended_during_a_rebuild_is_taken_on_by_the_next_catch_up(
         assert views.eligibility("M1", default_now(any_ledger))["eligible"] is False
 
 
+def _every(topic: str) -> bool:
+    return True
+
+
 def test_the_log_by_aggregate_hands_each_aggregate_whole_in_log_order(
     any_ledger: Ledger,
 ) -> None:
     _program(any_ledger)
-    groups: list[Sequence[Any]] = list(LogByAggregate(any_ledger).aggregates(10**9))
+    every = LogByAggregate(any_ledger, snapshots=False).aggregates(10**9, _every, _every)
+    groups: list[Sequence[Any]] = [a.rows for a in every]
     assert sum(len(g) for g in groups) == any_ledger.notifications.end()
     assert len({g[0].originator_id for g in groups}) == len(groups)
     for group in groups:
