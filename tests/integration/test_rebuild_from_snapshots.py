@@ -7,6 +7,7 @@ check of the read models against the events."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from application.rebuild_rows import LogByAggregate
 from application.views import Views
 from audit.findings import ProblemKind
 from audit.read_models import check_read_models
+from infra.secrets import create_encryption_key_file
 from infra.settings import ClockMode, Settings
 from tests.integration.test_apply_groups import seeded  # noqa: F401
 from tests.integration.test_rebuild_by_aggregate import _rows
@@ -162,5 +164,24 @@ def test_a_forged_snapshot_naming_the_right_hash_is_caught_by_the_read_model_che
         assert problems[0].aggregate_id == uid
         assert _rebuilt(ledger, snapshots=False) == _caught_up(ledger)
         assert check_read_models(ledger) == []
+    finally:
+        ledger.close()
+
+
+def test_an_encrypted_store_is_rebuilt_from_its_encrypted_snapshots(tmp_path: Path) -> None:
+    """With `REMS_ENCRYPTION_KEY_FILE` the snapshots are decrypted with the key, the patient
+    starts from one, and the sealed rows open to those of a replay of the events."""
+    key = tmp_path / "encryption.key"
+    create_encryption_key_file(key)
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'rems.db'}", 10, key)
+    try:
+        long_history(ledger, 25)
+        started = [a for a in LogByAggregate(ledger).aggregates(10**9, _every, _none) if a.start]
+        assert len(started) == 1
+        with Views(ledger) as views:
+            views.runner.catch_up()
+            replayed = views.contents()
+            views.runner.rebuild()
+            assert views.contents() == replayed
     finally:
         ledger.close()
