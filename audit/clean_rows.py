@@ -1,6 +1,6 @@
 """The common row of `rems verify`, checked in one tight pass over its raw columns (issue 13).
 
-Almost every row of an intact ledger is a v2 event whose bytes are plain JSON (see
+Almost every row of an intact ledger is a v2 event whose state is plain JSON (see
 `audit/stored_hash.py`), whose hash matches, which chains on the row before it and which its
 class accepts. `CleanRows.take` proves exactly that for one raw row, with no object beyond the
 decoded state, and records it as the verifier's own check would (sequence, head, numbers). The
@@ -13,15 +13,17 @@ way's: only rows on which it finds nothing are taken here.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
+from pydantic_core import SchemaValidator
 
 from application.aggregate_rows import state_bytes
 from audit.event_check import ledger_event_class
 from audit.sequence_track import Track
-from audit.stored_hash import integral_floats_as_integers, plain_json
+from audit.stored_hash import jcs_ready
 from audit.verify_spill import CLAIM, ISSUED
 from domain.base import LedgerEvent
 from domain.chain import CHAIN_MEMBER, CHAIN_VERSION, GENESIS, JCS_SAFE_INTEGER
@@ -34,8 +36,9 @@ if TYPE_CHECKING:
 
 _SORTED = orjson.OPT_SORT_KEYS
 
-_Kind = tuple[type[LedgerEvent], int, str]
-"""A topic's event class, what it issues (-1 nothing, CLAIM, ISSUED) and the number's kind."""
+_Kind = tuple[Callable[[dict[str, Any]], object], int, str]
+"""A topic's event class's validation (its `model_validate`), what it issues (-1 nothing,
+CLAIM, ISSUED) and the number's kind."""
 
 
 def _kind_of(topic: object) -> _Kind | None:
@@ -45,12 +48,23 @@ def _kind_of(topic: object) -> _Kind | None:
     if getattr(cls, "class_version", 1) != 1:
         return None  # upcast first: the long way
     if issubclass(cls, NumberClaimed):
-        return cls, CLAIM, ""
+        return _validation(cls), CLAIM, ""
     if issubclass(cls, AuthorizationIssued):
-        return cls, ISSUED, "authorization"
+        return _validation(cls), ISSUED, "authorization"
     if issubclass(cls, DispenseConfirmed):
-        return cls, ISSUED, "confirmation"
-    return cls, -1, ""
+        return _validation(cls), ISSUED, "confirmation"
+    return _validation(cls), -1, ""
+
+
+def _validation(cls: type[LedgerEvent]) -> Callable[[dict[str, Any]], object]:
+    """`cls.model_validate`, as the core validator it calls with every option unset (once the
+    class's deferred schema is built)."""
+    if not cls.__pydantic_complete__:
+        cls.model_rebuild()
+    validator = cls.__pydantic_validator__
+    if isinstance(validator, SchemaValidator):
+        return validator.validate_python
+    return cls.model_validate  # pragma: no cover - a schema that could not be built
 
 
 class CleanRows:
@@ -59,6 +73,7 @@ class CleanRows:
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
         self._mapper = verifier.ledger.mapper
+        self._transcoded = bool(self._mapper.cipher or self._mapper.compressor)
         self._kinds: dict[object, _Kind | None] = {}
 
     def take(self, raw: tuple[Any, ...], aid: UUID, aid_text: str) -> bool:
@@ -76,10 +91,9 @@ class CleanRows:
             return False
         if kind is None:
             return False
-        decoded = self._state(stored)
-        if decoded is None:
+        state = self._state(stored)
+        if state is None:
             return False
-        state, hashed = decoded
         stored_hash, previous = state.get("hash"), state.get("previous_hash")
         if type(stored_hash) is not str or type(previous) is not str:
             return False
@@ -90,19 +104,12 @@ class CleanRows:
                 return False
         elif version != track.version + 1 or track.hash is None or previous != track.hash:
             return False
-        payload = dict(hashed)
-        del payload["hash"]
-        payload["originator_id"] = aid_text
-        payload["originator_version"] = version
-        payload["topic"] = topic
-        if hashlib.sha256(orjson.dumps(payload, option=_SORTED)).hexdigest() != stored_hash:
+        if not _hash_matches(state, aid_text, version, topic, stored_hash):
             return False
-        del state[CHAIN_MEMBER]
         state["originator_id"] = aid
-        state["originator_version"] = version
-        cls, side, number_kind = kind
+        validate, side, number_kind = kind
         try:
-            cls.model_validate(state)
+            validate(state)
         # Any failure is the long way's `invalid_event` to word.
         except Exception:
             return False
@@ -128,27 +135,42 @@ class CleanRows:
             v.spill.number_row(label, number, side, aid_text, version, position, patient)
         return True
 
-    def _state(self, stored: object) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """The decoded state of a v2 row with plain bytes and nothing to upcast, and the
-        state its hash is taken over (the same, or with integral floats read as integers,
-        as JCS writes them); None for any other row."""
-        data = state_bytes(stored)
+    def _state(self, stored: object) -> dict[str, Any] | None:
+        """The decoded state of a v2 row with nothing to upcast; None for any other row."""
+        data = stored if type(stored) is bytes else state_bytes(stored)
         if type(data) is not bytes:
             return None
         try:
-            data = stored_json(self._mapper, data)
-            state = orjson.loads(data)
+            state = orjson.loads(stored_json(self._mapper, data) if self._transcoded else data)
         # Damaged bytes: the long way reports them unreadable.
         except Exception:
             return None
-        if type(state) is not dict or "class_version" in state:
+        if type(state) is not dict or "class_version" in state or "topic" in state:
             return None
         chain = state.get(CHAIN_MEMBER)
         if type(chain) is not int or chain != CHAIN_VERSION:
             return None
-        if plain_json(data):
-            return state, state
-        as_integers = integral_floats_as_integers(data)
-        if as_integers is None:
-            return None
-        return state, orjson.loads(as_integers)
+        return state
+
+
+def _hash_matches(
+    state: dict[str, Any], aid_text: str, version: int, topic: str, stored_hash: str
+) -> bool:
+    """Whether `stored_hash` is the hash of `state` (AUDIT-FORMAT.md §1) by the plain proof
+    (`audit/stored_hash.py`), False when the proof does not hold. `state` is left as the event
+    class validates it: without `chain`, with `originator_version`, its other members as read."""
+    hashed = jcs_ready(state)
+    if hashed is None:
+        return False
+    del hashed["hash"]
+    hashed["originator_id"] = aid_text
+    hashed["originator_version"] = version
+    hashed["topic"] = topic
+    digest = hashlib.sha256(orjson.dumps(hashed, option=_SORTED)).hexdigest()
+    if hashed is state:
+        del state["topic"]
+        state["hash"] = stored_hash
+    else:
+        state["originator_version"] = version
+    del state[CHAIN_MEMBER]
+    return digest == stored_hash

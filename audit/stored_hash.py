@@ -1,20 +1,18 @@
 """The hash a stored event must carry (AUDIT-FORMAT.md §1), recomputed at the speed of a scan.
 
-`domain.chain.stored_event_hash` walks the state in Python to prove its JCS bytes are the plain
-sorted JSON; on a v2 row that is most of what `rems verify` spends. Here the proof is read off
-the stored bytes instead: when they are ASCII (every member name ASCII) and, outside string
-literals, hold no digit followed by `.`, `e` or `E` (no float) and no run of 16 digits (no
-integer that may pass 2^53-1), every value is a string, a safe integer, a boolean, a null, a
-list or an object, and orjson's sorted compact output is exactly RFC 8785 (same escapes,
-lowercase `\\u00xx`, non-ASCII written raw, ASCII names sorted as UTF-16). A float with only
-zeros after its point (`25.0`, which JCS writes `25`) is rewritten as its integer in the bytes
-first. Anything else is hashed by the domain's own path.
+`domain.chain.stored_event_hash` walks the state in Python and writes its JCS bytes with the
+standard library or the `rfc8785` package; on a v2 row that is most of what `rems verify`
+spends. Here the decoded state is checked once (`jcs_ready`): when every member name is ASCII
+and every number an integer within +/-(2^53-1), orjson's sorted compact output is exactly RFC
+8785 (same escapes, lowercase `\\u00xx`, non-ASCII written raw, ASCII names sorted as UTF-16).
+A float with an integral value (`25.0`, which JCS writes `25`) is taken as its integer first.
+Anything else (another float, a long integer, a non-ASCII name) is hashed by the domain's own
+path.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 from uuid import UUID
 
@@ -28,39 +26,64 @@ from domain.chain import (
     stored_event_hash,
 )
 
-_NOT_PLAIN = re.compile(rb"\d[.eE]|\d{16}")
-"""Outside strings: a float (a digit then `.`, `e` or `E`) or an integer of 16 digits or more."""
+_NOT_READY: Any = object()
+"""What `_ready` gives for a value orjson might write otherwise than JCS."""
 
 
-_INTEGRAL_FLOAT = re.compile(rb"(\d)\.0+(?=[,\]}\s]|$)")
-"""Outside strings: a float with only zeros after its point, which JCS writes as an integer."""
+def jcs_ready(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The decoded `state` when orjson's sorted compact bytes of it are its JCS bytes (itself,
+    not a copy); a copy with its integral floats as integers when that makes it so; None when
+    neither (a non-integral or huge float, an integer beyond JCS's, a non-ASCII name)."""
+    ready = _object(state)
+    return None if ready is _NOT_READY else ready
 
 
-def plain_json(data: bytes) -> bool:
-    """Whether JSON bytes hold only ASCII, and no float or long integer outside strings. With
-    no escaped quote, splitting at `"` leaves the text outside strings at the even places."""
-    if not data.isascii() or b'\\"' in data:
-        return False
-    return _NOT_PLAIN.search(b"".join(data.split(b'"')[::2])) is None
+def _object(value: dict[str, Any]) -> Any:
+    copy: dict[str, Any] | None = None
+    for name, member in value.items():
+        if not name.isascii():
+            return _NOT_READY
+        kind = type(member)
+        if kind is str or member is None or kind is bool:
+            continue
+        ready = _ready(member)
+        if ready is _NOT_READY:
+            return _NOT_READY
+        if ready is not member:
+            if copy is None:
+                copy = dict(value)
+            copy[name] = ready
+    return value if copy is None else copy
 
 
-def integral_floats_as_integers(data: bytes) -> bytes | None:
-    """The same JSON with every float like `25.0` written `25` (as JCS writes it), when that
-    leaves it plain (`plain_json`); None otherwise."""
-    if not data.isascii() or b'\\"' in data:
-        return None
-    parts = data.split(b'"')
-    parts[::2] = [_INTEGRAL_FLOAT.sub(rb"\1", p) if b"." in p else p for p in parts[::2]]
-    if _NOT_PLAIN.search(b"".join(parts[::2])) is not None:
-        return None
-    return b'"'.join(parts)
+def _ready(value: Any) -> Any:
+    """The value as JCS writes it through orjson: itself, or a copy with integral floats as
+    integers; `_NOT_READY` when that is not possible."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        return value if -JCS_SAFE_INTEGER <= value <= JCS_SAFE_INTEGER else _NOT_READY
+    if kind is float:
+        if value.is_integer() and -JCS_SAFE_INTEGER <= value <= JCS_SAFE_INTEGER:
+            return int(value)
+        return _NOT_READY
+    if kind is dict:
+        return _object(value)
+    if kind is list:
+        items = [_ready(member) for member in value]
+        if any(item is _NOT_READY for item in items):
+            return _NOT_READY
+        same = all(item is member for item, member in zip(items, value, strict=True))
+        return value if same else items
+    return _NOT_READY
 
 
 def hash_of_stored(
-    originator_id: UUID | str, version: int, state: dict[str, Any], topic: str, data: bytes
+    originator_id: UUID | str, version: int, state: dict[str, Any], topic: str
 ) -> str:
-    """The hash the event must carry, from its decoded `state` and the JSON bytes `data` it
-    was decoded from (`ChainError` when it has none, as `stored_event_hash`)."""
+    """The hash the event must carry, from its decoded `state` (`ChainError` when it has none,
+    as `stored_event_hash`)."""
     if (
         type(state.get(CHAIN_MEMBER)) is int
         and state[CHAIN_MEMBER] == CHAIN_VERSION
@@ -69,11 +92,9 @@ def hash_of_stored(
         and type(version) is int
         and -JCS_SAFE_INTEGER <= version <= JCS_SAFE_INTEGER
     ):
-        if plain_json(data):
-            return _sorted_hash(originator_id, version, state, topic)
-        as_integers = integral_floats_as_integers(data)
-        if as_integers is not None:
-            return _sorted_hash(originator_id, version, orjson.loads(as_integers), topic)
+        ready = jcs_ready(state)
+        if ready is not None:
+            return _sorted_hash(originator_id, version, ready, topic)
     return stored_event_hash(originator_id, version, state, topic)
 
 

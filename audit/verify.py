@@ -146,16 +146,16 @@ class Verifier:
                 self.spill.head(f"unreadable-row:{row.id}", aggregate=False)
             return
         aid, version = as_uuid(row.originator_id), row.originator_version
-        data, state = b"", None
+        state: dict[str, Any] | None = None
         try:
-            data, state = decode_json(self.ledger.mapper, row.state)
+            _, state = decode_json(self.ledger.mapper, row.state)
         except UnreadableStateError as error:
             self.flag(ProblemKind.UNREADABLE, row, f"{error}.")
         stored_hash = _text(state, "hash")
         previous: str | None = None
         if state is not None:
             try:
-                recomputed: str | None = hash_of_stored(aid, version, state, row.topic, data)
+                recomputed: str | None = hash_of_stored(aid, version, state, row.topic)
             except ChainError as error:
                 recomputed = None
                 self.flag(ProblemKind.ALTERED, row, f"{error}.")
