@@ -41,8 +41,9 @@ CONCURRENCY = (1, 2, 4, 8, 16)
 
 
 def seed(url: str, patients: int) -> tuple[str, str]:
-    """DR1 and PH1 certified, `patients` adult males enrolled and counseled; the prescriber's
-    and the pharmacy's tokens."""
+    """DR1 and PH1 certified, `patients` adult males enrolled and counseled (each under his own
+    name: one name and birth date twice is a possible duplicate, E8, and is denied); the
+    prescriber's and the pharmacy's tokens."""
     ledger = Ledger(Settings(database_url=url))
     lines = [
         '{"command": "register_prescriber", "prescriber_id": "DR1", "name": "Dr One", '
@@ -55,7 +56,7 @@ def seed(url: str, patients: int) -> tuple[str, str]:
     for n in range(patients):
         lines.append(
             f'{{"command": "enroll_patient", "patient_id": "M{n}", "prescriber_id": "DR1", '
-            '"name": "Bench Patient", "address": "3 Elm St", "phone": "555-0101", '
+            f'"name": "Bench Patient {n}", "address": "3 Elm St", "phone": "555-0101", '
             '"date_of_birth": "1960-01-01", "sex": "male", "diagnosis_icd10": "C90.00", '
             '"language": "english", "patient_signed": true, "prescriber_signed": true, '
             '"all_statements_marked": true}'
@@ -121,6 +122,8 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     conflicts: int = 0
     failures: int = 0
+    broken: int = 0
+    """Requests that got no JSON answer (a dropped connection, a timeout, a 500 page)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, seconds: float, body: dict[str, object]) -> None:
@@ -133,6 +136,20 @@ class Tally:
                 self.conflicts += 1
             elif code is not None:
                 self.failures += 1
+
+    def post(
+        self, client: httpx.Client, path: str, body: dict[str, object], headers: dict[str, str]
+    ) -> dict[str, object]:
+        """Send one command and tally its answer ({} when there was none to read)."""
+        began = time.perf_counter()
+        try:
+            answer: dict[str, object] = client.post(path, json=body, headers=headers).json()
+        except (httpx.HTTPError, ValueError):
+            with self.lock:
+                self.broken += 1
+            return {}
+        self.add(time.perf_counter() - began, answer)
+        return answer
 
 
 def client_loop(
@@ -157,11 +174,7 @@ def client_loop(
                 "refills": 0,
                 "channel": "electronic",
             }
-            began = time.perf_counter()
-            answer = client.post(
-                "/v1/commands/request_authorization", json=body, headers=prescriber
-            ).json()
-            tally.add(time.perf_counter() - began, answer)
+            answer = tally.post(client, "/v1/commands/request_authorization", body, prescriber)
             number = answer.get("authorization_number")
             if not number:
                 continue
@@ -171,11 +184,7 @@ def client_loop(
                 "authorization_number": number,
                 "days_supply": 28,
             }
-            began = time.perf_counter()
-            answer = client.post(
-                "/v1/commands/request_dispense_confirmation", json=confirm, headers=pharmacy
-            ).json()
-            tally.add(time.perf_counter() - began, answer)
+            tally.post(client, "/v1/commands/request_dispense_confirmation", confirm, pharmacy)
     finally:
         for client in clients:
             client.close()
@@ -223,12 +232,16 @@ def main() -> None:
                 for concurrency in args.concurrency:
                     tally, elapsed = step(bases, tokens, args.patients, concurrency, args.seconds)
                     done = len(tally.latencies)
+                    if not done:
+                        print(f"{count:>5} {concurrency:>7}  no answer ({tally.broken} broken)")
+                        continue
                     print(
                         f"{count:>5} {concurrency:>7} {done / elapsed:>8.0f} "
                         f"{percentile(tally.latencies, 0.5) * 1000:>8.1f} "
                         f"{percentile(tally.latencies, 0.99) * 1000:>8.1f} "
                         f"{tally.conflicts / done:>8.1%}"
                         + (f"  ({tally.failures} denied or other errors)" if tally.failures else "")
+                        + (f"  ({tally.broken} without an answer)" if tally.broken else "")
                     )
 
 
