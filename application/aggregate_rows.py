@@ -110,6 +110,17 @@ def split_keys(ledger: Ledger, parts: int, rows: int) -> KeyRanges:
     return [KeyRange(low, high) for low, high in itertools.pairwise(bounds)]
 
 
+def row_tuple(recorder: Any) -> Callable[[Any], tuple[Any, ...]]:
+    """Turns a row of the recorder's driver into a tuple (PostgreSQL's rows are dicts)."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return tuple
+    return _values
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    return tuple(row.values())
+
+
 def _first_column(row: Any) -> Any:
     return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
@@ -135,7 +146,7 @@ def _sqlite_rows(
     high = [] if part.high is None else ["originator_id < ?"]
     first = f"SELECT {columns} FROM {table} {_where(low + high)} {order}"
     after = f"SELECT {columns} FROM {table} {_where([_AFTER, *high])} {order}"
-    return paged(recorder, _by_key(first, after, page, part), page, tuple)
+    return paged(recorder, _by_key(first, after, page, part), page, row_tuple(recorder))
 
 
 _AFTER = "(originator_id, originator_version) > (?, ?)"
@@ -158,7 +169,7 @@ def _postgres_rows(
     first = f"SELECT {columns} FROM {{}} {_where(low + high)} {order}".replace("?", "%s")
     after = f"SELECT {columns} FROM {{}} {_where([_AFTER, *high])} {order}".replace("?", "%s")
     execute = _by_key(SQL(first).format(table), SQL(after).format(table), page, part)
-    return paged(recorder, execute, page, lambda row: tuple(row.values()))
+    return paged(recorder, execute, page, row_tuple(recorder))
 
 
 def events_table(recorder: PostgresApplicationRecorder) -> Any:

@@ -22,15 +22,22 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from application.aggregate_rows import events_table, paged, postgres_recorder, state_bytes
+from application.aggregate_rows import (
+    events_table,
+    paged,
+    postgres_recorder,
+    row_tuple,
+    state_bytes,
+)
 from application.notification_log import StoredRow
 from application.snapshots import fold_digest
 from domain.patient_state import PatientState
 from domain.snapshots import PatientSnapshot
-from projections.protocol import AggregateRows
+from projections.protocol import AggregateRows, TopicTest
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -38,7 +45,6 @@ if TYPE_CHECKING:
 PAGE = 2000
 """Rows read per query."""
 
-TopicTest = Callable[[str], bool]
 _Raw = tuple[Any, ...]
 """`(position, originator_id, version, topic, state, snapshot version or None)`."""
 
@@ -60,7 +66,7 @@ class LogByAggregate:
     def entries(self, stop: int) -> int:
         """How many entries the log holds up to `stop`."""
         with _Query(self.ledger, "SELECT count(*) FROM {events} WHERE {position} <= ?") as run:
-            return int(_first(run((stop,))[0]))
+            return int(run((stop,))[0][0])
 
     def aggregates(self, stop: int, read: TopicTest, whole: TopicTest) -> Iterator[AggregateRows]:
         """Each aggregate's rows of the topics `read` takes, up to `stop`, in log order, one
@@ -81,7 +87,7 @@ class LogByAggregate:
         with _Query(
             self.ledger, "SELECT DISTINCT topic FROM {events} WHERE {position} <= ?"
         ) as run:
-            return sorted(str(_first(row)) for row in run((stop,)))
+            return sorted(str(row[0]) for row in run((stop,)))
 
     def _rows(self, stop: int, topics: list[str], whole: list[str]) -> Iterator[_Raw]:
         latest = (
@@ -110,7 +116,7 @@ class LogByAggregate:
                 (*params, PAGE) if last is None else (*params, last[1], last[2], PAGE),
             ),
             PAGE,
-            _tuple_of(recorder),
+            row_tuple(recorder),
         )
 
     def _aggregate(self, group: list[_Raw], stop: int, topics: list[str]) -> AggregateRows:
@@ -220,20 +226,8 @@ def _in(ledger: Ledger, topics: list[str]) -> Any:
     """A list of topics as the statement's parameter: JSON text for SQLite, an array for
     PostgreSQL."""
     if _is_sqlite(ledger):
-        import orjson
-
         return orjson.dumps(topics).decode()
     return topics
-
-
-def _tuple_of(recorder: Any) -> Callable[[Any], tuple[Any, ...]]:
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        return tuple
-    return lambda row: tuple(row.values())
-
-
-def _first(row: Any) -> Any:
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
 class _Query:
@@ -247,7 +241,7 @@ class _Query:
     def __enter__(self) -> Callable[[tuple[Any, ...]], list[_Raw]]:
         self._transaction = self._ledger.recorder.datastore.transaction(commit=False)  # type: ignore[attr-defined]
         cursor = self._transaction.__enter__()
-        as_tuple = _tuple_of(self._ledger.recorder)
+        as_tuple = row_tuple(self._ledger.recorder)
 
         def run(params: tuple[Any, ...]) -> list[_Raw]:
             cursor.execute(self._statement, params)
