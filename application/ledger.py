@@ -5,26 +5,30 @@ its time settled by the clock (`application.command_time`), the handler decides,
 of the command (the facts, the decision, the number claims, the receipt) is appended in one
 transaction. A concurrent change to the same aggregate ends in `conflict` with nothing recorded.
 
-Aggregates are read through a state cache that still asks the store for newer events on every
-read (`application.state_cache`). Inside a batch (`application.batch`, `rems apply`) the events
-of earlier commands are held, visible to the later ones, and appended together at its end.
+Aggregates are read through a state cache (`application.state_cache`): each command first
+follows the log (one query: which aggregates changed since the last), then reads from the store
+only the aggregates that are not cached or that another writer changed. Inside a batch
+(`application.batch`, `rems apply`) the events of earlier commands are held, visible to the
+later ones, and appended together at its end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
-import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
 
+from application.command_input import as_object, parse_command, same_command
 from application.command_time import settle_time, system_now
 from application.errors import Conflict, Duplicate, InvalidCommand, RemsError
+from application.log_follow import changes_since
 from application.notification_log import NotificationLog
-from application.parsing import check_depth, strict_json
 from application.snapshots import (
     SNAPSHOT_EVERY,
     due_snapshots,
@@ -44,6 +48,7 @@ from domain.registry import (
     CommandReceipt,
     CommandReceived,
     NumberClaim,
+    NumberClaimed,
     aggregate_id,
     project_claim,
     project_receipt,
@@ -79,6 +84,9 @@ class Ledger(Application[UUID]):
         """The one reader of the notification log (positions and decoded events)."""
         self._clock = clock
         self.states = StateCache()
+        self._in_command = threading.local()
+        """`followed` is set while this thread runs a command that has followed the log: its
+        reads take a current cached state without asking the store."""
         self.pending_batch: PendingBatch | None = None
         """Set while `application.batch` applies a group of lines in one transaction (the
         command line only; never while other threads use this ledger)."""
@@ -93,9 +101,15 @@ class Ledger(Application[UUID]):
         return state
 
     def _committed_state(self, uid: UUID, projector: Projector) -> Any:
-        """The aggregate's state as stored: the cached one moved forward by any newer events
+        """The aggregate's state as stored: inside a command, a cached state still current since
+        the command followed the log; else the cached one moved forward by any newer events
         (another process may have appended), or folded from its latest snapshot or its first
         event."""
+        if getattr(self._in_command, "followed", False):
+            current = self.states.current(uid)
+            if current is not None:
+                return current
+        read_after = self.states.position
         cached = self.states.get(uid)
         state, newer = cached, None
         if cached is None and projector is project_patient:
@@ -103,8 +117,8 @@ class Ledger(Application[UUID]):
         if newer is None:
             newer = self.events.get(uid, gt=state.version if state is not None else None)
         moved = projector(state, newer)
-        if moved is not None and moved is not cached:
-            self.states.put(uid, moved, projector)
+        if moved is not None:
+            self.states.put(uid, moved, projector, read_after)
         return moved
 
     def _from_snapshot(self, uid: UUID) -> tuple[Any, Any]:
@@ -169,14 +183,33 @@ class Ledger(Application[UUID]):
     # ----------------------------------------------------------------- commands
     def execute(self, raw: Mapping[str, Any] | bytes | str, actor: str = "batch") -> dict[str, Any]:
         """Apply one command; return its result (`{"ok": true, ...}` or an error result)."""
+        with self.command_scope():
+            return self._execute(raw, actor)
+
+    @contextmanager
+    def command_scope(self) -> Iterator[None]:
+        """One command's reads: the log followed once at the start (a scope inside another is
+        the outer one), then every current cached state taken without asking the store."""
+        if getattr(self._in_command, "followed", False):
+            yield
+            return
+        self.states.follow(changes_since(self.recorder, self.states.position))
+        self._in_command.position = self.states.position
+        self._in_command.followed = True
         try:
-            obj = _as_object(raw)
+            yield
+        finally:
+            self._in_command.followed = False
+
+    def _execute(self, raw: Mapping[str, Any] | bytes | str, actor: str) -> dict[str, Any]:
+        try:
+            obj = as_object(raw)
             command_id = obj.get("command_id")
             if isinstance(command_id, str) and (receipt := self.receipt(actor, command_id)):
-                _same_command(receipt, obj)
+                same_command(receipt, obj)
                 msg = f"Command {command_id} was already applied; this is its first result."
                 raise Duplicate(msg, original=receipt.result)
-            command = _parse(obj)
+            command = parse_command(obj)
             return self._decide_and_record(command, actor)
         except RemsError as error:
             return error.to_result()
@@ -222,55 +255,23 @@ class Ledger(Application[UUID]):
                     "was recorded. Retry the command."
                 )
                 raise Conflict(msg) from None
-            self.states.committed(unit.pending)
+            self.states.committed(unit.pending, _projector_of_first, self._in_command.position)
             self.take_due_snapshots(unit.pending)
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
+
+
+def _projector_of_first(event: LedgerEvent) -> Projector | None:
+    return _FIRST_EVENTS.get(type(event))
+
+
+_FIRST_EVENTS: dict[type[LedgerEvent], Projector] = {
+    NumberClaimed: project_claim,
+    CommandReceived: project_receipt,
+}
+"""The aggregates a command starts that the next commands read (a number's claim, when its
+authorization is confirmed; a receipt, when its command is sent again), kept at the commit."""
 
 
 def receipt_id(actor: str, command_id: str) -> UUID:
     """The receipt aggregate of a caller's command ID."""
     return aggregate_id("command", f"{actor}\x1f{command_id}")
-
-
-def _as_object(raw: Mapping[str, Any] | bytes | str) -> dict[str, Any]:
-    if isinstance(raw, Mapping):
-        obj: Any = dict(raw)
-        check_depth(obj)
-    else:
-        obj = strict_json(raw)
-    if not isinstance(obj, dict):
-        msg = "A command is a JSON object with a 'command' field."
-        raise InvalidCommand(msg)
-    return obj
-
-
-def _parse(obj: dict[str, Any]) -> Command:
-    from pydantic import ValidationError
-
-    from application.commands import COMMANDS
-    from application.parsing import invalid_from_validation
-
-    name = obj.get("command")
-    if not isinstance(name, str):
-        msg = "command: missing; every line needs a 'command' field."
-        raise InvalidCommand(msg, field="command")
-    model = COMMANDS.get(name)
-    if model is None:
-        msg = f"command: unknown command {name!r}; known: {', '.join(sorted(COMMANDS))}."
-        raise InvalidCommand(msg, field="command")
-    try:
-        return model.model_validate_json(orjson.dumps(obj))
-    except ValidationError as error:
-        raise invalid_from_validation(error) from None
-    except orjson.JSONEncodeError as error:  # a caller's dict holding what JSON cannot
-        msg = f"The command cannot be read as JSON: {error}."
-        raise InvalidCommand(msg) from None
-
-
-def _same_command(receipt: CommandReceipt, obj: dict[str, Any]) -> None:
-    if receipt.command and obj.get("command") != receipt.command:
-        msg = (
-            f"command_id: {receipt.command_id} was already used for {receipt.command}; "
-            "a key names one command."
-        )
-        raise InvalidCommand(msg, field="command_id")

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from application.commands import COMMANDS
 from entrypoints.http.dependencies import api_state, caller, json_object
-from entrypoints.http.policy import check_command, check_duplicate
 from entrypoints.http.responses import error_body, error_response, result_response, status_of
 
 
@@ -37,9 +36,7 @@ async def _run_command(request: Request, name: str) -> JSONResponse:
         if body.get("command_id") not in (None, key):
             return _invalid("command_id: differs from the Idempotency-Key header.", "command_id")
         body["command_id"] = key
-    await run_in_threadpool(check_command, state.ledger, principal, name, body)
-    result: dict[str, Any] = await run_in_threadpool(state.execute, body, principal)
-    await run_in_threadpool(check_duplicate, state.ledger, principal, name, result)
+    result: dict[str, Any] = await run_in_threadpool(state.execute_allowed, name, body, principal)
     return result_response(result)
 
 

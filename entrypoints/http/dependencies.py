@@ -15,6 +15,7 @@ from application.errors import InvalidCommand
 from application.ledger import Ledger
 from application.parsing import strict_json
 from application.views import Views
+from entrypoints.http.policy import check_command, check_duplicate
 from entrypoints.http.tokens import Principal, TokenStore
 from infra.views import ViewDatabase
 
@@ -38,6 +39,19 @@ class ApiState:
         short, and other processes are kept apart by optimistic concurrency)."""
         with self.write_lock:
             return self.ledger.execute(body, actor=principal.actor)
+
+    def execute_allowed(
+        self, name: str, body: dict[str, Any], principal: Principal
+    ) -> dict[str, Any]:
+        """`execute` if the principal may send this command (`policy.check_command`, raising
+        Forbidden), and a `duplicate` only to the caller it belongs to (`check_duplicate`):
+        the checks read the states the command reads, in the same scope (one follow of the
+        log for all three)."""
+        with self.write_lock, self.ledger.command_scope():
+            check_command(self.ledger, principal, name, body)
+            result = self.ledger.execute(body, actor=principal.actor)
+            check_duplicate(self.ledger, principal, name, result)
+            return result
 
     def close(self) -> None:
         """Release the ledger and the database connections."""

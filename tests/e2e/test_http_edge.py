@@ -100,7 +100,7 @@ def test_the_loser_of_an_enrollment_race_gets_403_never_the_winners_result(
             winner = {"command": "enroll_patient", **api.body(name, **frp_form("PAT9", "DR1"))}
             assert ledger.execute(winner, actor=DR1)["ok"]
 
-    monkeypatch.setattr("entrypoints.http.command_routes.check_command", check_then_lose_the_race)
+    monkeypatch.setattr("entrypoints.http.dependencies.check_command", check_then_lose_the_race)
     key = {"Idempotency-Key": "dr2-enroll-pat9"}
     loser = api.post(DR2, "enroll_patient", headers=key, **frp_form("PAT9", "DR2"))
     retried = api.post(DR2, "enroll_patient", headers=key, **frp_form("PAT9", "DR2"))
