@@ -80,7 +80,8 @@ class ViewDatabase:
         else:
             import psycopg  # only PostgreSQL deployments pay for the driver's import
 
-            self._pg = psycopg.connect(**url.connect_arguments(), autocommit=False)
+            # Autocommit: `transaction()` opens its own block; a `read()` needs none.
+            self._pg = psycopg.connect(**url.connect_arguments(), autocommit=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -88,6 +89,18 @@ class ViewDatabase:
         time per connection, whichever thread asks."""
         with self._lock:
             yield from self._transaction()
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        """Statements that only read, each on its own, outside any transaction: one round trip
+        on PostgreSQL, and no write lock on SQLite (where `transaction()` takes one). For a
+        single query whose answer needs no other row read with it (a token's lookup)."""
+        with self._lock:
+            if self._sqlite is not None:
+                yield _SqliteCursor(self._sqlite)
+            else:
+                assert self._pg is not None
+                yield _PostgresCursor(self._pg)
 
     def _transaction(self) -> Iterator[Cursor]:
         if self._sqlite is not None:

@@ -8,10 +8,6 @@ too large 413, not JSON 415.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,6 +20,7 @@ from entrypoints.http.dependencies import (
     ApiState,
     Unauthenticated,
 )
+from entrypoints.http.guard import GuardAndLog
 from entrypoints.http.limits import BodyLimit, local_limit
 from entrypoints.http.openapi import install_openapi
 from entrypoints.http.policy import Forbidden
@@ -34,8 +31,6 @@ from entrypoints.web import routes as web_routes
 from entrypoints.web.layout import message_page
 from entrypoints.web.signin import WebState
 from infra.settings import Settings
-
-log = logging.getLogger("rems.api")
 
 __all__ = ["MAX_BODY_BYTES", "ApiState", "create_app"]
 
@@ -105,27 +100,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     # Added before the logging middleware, so it runs inside it: a 413 is logged and carries
     # the security headers like any other answer.
     app.add_middleware(BodyLimit, limit_of=limit_of, too_large=too_large)
-
-    @app.middleware("http")
-    async def guard_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        began = time.perf_counter()
-        response = await call_next(request)
-        if request.url.path not in DOCS_PATHS:
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-            response.headers.setdefault("Content-Security-Policy", JSON_CSP)
-        # Access log without PHI: method, path (program IDs only), status, time. No query
-        # string, no body, no headers.
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - began) * 1000,
-        )
-        return response
+    app.add_middleware(GuardAndLog, headers=SECURITY_HEADERS, csp=JSON_CSP, exempt=DOCS_PATHS)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

@@ -71,7 +71,7 @@ class TokenStore:
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked token."""
-        with self.database.transaction() as cursor:
+        with self.database.read() as cursor:
             row = cursor.fetchone(
                 "SELECT token_id, role, subject FROM api_tokens "
                 "WHERE sha256 = ? AND revoked_at IS NULL",
