@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from typing import Any
@@ -30,6 +31,10 @@ def _cmd_serve(args: argparse.Namespace, ledger: Ledger) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(ledger=ledger)
+    # What start-up built (modules, models, the rule set: most of the heap) is never garbage;
+    # frozen, a full collection does not walk it, which took ~0.1-0.3 s mid-request.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
     return 0
 
