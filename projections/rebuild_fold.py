@@ -84,7 +84,7 @@ class AggregateFold:
     def fold(self, aggregate: AggregateRows, cursor: Cursor) -> None:
         """One aggregate's events to every projection: from its start state to those that
         take it, every event to the others (before the start, as stored data to those that
-        take it so)."""
+        take it so; a row before the start that none of the others reads is not decoded)."""
         start, version = aggregate.start, aggregate.start_version
         events: list[LedgerEvent] = []
         declined: dict[int, list[LedgerEvent]] = {}
@@ -93,12 +93,16 @@ class AggregateFold:
             topic = self._topic(row.topic)
             if not topic.read:
                 continue
-            if topic.takers and start is not None and row.originator_version <= version:
-                assert self._stored is not None
-                state = self._stored(row)
-                if state is not None:
-                    self._give_stored(row, topic, state, declined)
+            if start is not None and row.originator_version <= version:
+                if not topic.whole:
+                    # In the start state (the row at its version is read for its hash alone).
                     continue
+                if topic.takers:
+                    assert self._stored is not None
+                    state = self._stored(row)
+                    if state is not None:
+                        self._give_stored(row, topic, state, declined)
+                        continue
             events.append(self._decode(row))
         for index, projection in enumerate(self.projections):
             extra = declined.get(index)

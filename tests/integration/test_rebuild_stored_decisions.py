@@ -25,6 +25,7 @@ from tests.integration.test_rebuild_by_aggregate import _rows
 from tests.integration.test_snapshots import open_ledger
 from tests.program import TZ, Program, local, rules
 
+SNAPSHOT = "domain.snapshots:PatientSnapshot"
 DECISIONS = (
     "domain.decision_events:AuthorizationIssued",
     "domain.decision_events:AuthorizationDenied",
@@ -72,14 +73,18 @@ def utc(wall: str) -> datetime:
 
 
 class Decoded:
-    """Spies on the ledger's mapper: the (topic, version) of every event it decodes."""
+    """Spies on the ledger's mapper: the (topic, version) of every event it decodes, and the
+    (aggregate ID, version) of each but the snapshots."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.seen: list[tuple[str, int]] = []
+        self.rows: list[tuple[str, int]] = []
         decode = ledger.mapper.to_domain_event
 
         def spy(stored: StoredEvent) -> Any:
             self.seen.append((stored.topic, stored.originator_version))
+            if stored.topic != SNAPSHOT:
+                self.rows.append((str(stored.originator_id), stored.originator_version))
             return decode(stored)
 
         ledger.mapper.to_domain_event = spy  # type: ignore[method-assign,assignment]  # the spy
@@ -117,7 +122,7 @@ def _all(topic: str) -> bool:
 def test_decisions_before_the_snapshots_are_counted_from_their_stored_data(
     history: Ledger,
 ) -> None:
-    """No decision up to a patient's snapshot is decoded, and the report is that of a replay:
+    """No row up to a patient's snapshot is decoded, and the report is that of a replay:
     by month in New York, each denial once and once under each of its rules."""
     ledger = history
     starts = started_at(ledger)
@@ -126,6 +131,8 @@ def test_decisions_before_the_snapshots_are_counted_from_their_stored_data(
     spy = Decoded(ledger)
     assert rebuilt(ledger) == expected
     assert spy.decisions() == [], spy.decisions()
+    early = [(key, v) for key, v in spy.rows if key in starts and v <= starts[key]]
+    assert early == [], "rows up to a patient's snapshot are not decoded"
     with Views(ledger) as views:
         months = views.report()["months"]
     assert [(m["month"], m["issued"], m["denied"]) for m in months] == [
