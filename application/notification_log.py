@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import resolve_topic
 
 from domain.base import LedgerEvent
 from infra.transcoding import stored_json
@@ -78,6 +79,19 @@ class NotificationLog:
         or validating its event class: the relay builds its messages from it."""
         data = stored_json(self._mapper, notification.state)
         return cast(dict[str, Any], self._mapper.transcoder.decode(data))
+
+    def current_state(self, notification: Any) -> dict[str, Any] | None:
+        """`stored_state` when the row is at its event class's current version, so that the data
+        is the event's as its model reads it (nothing to upcast); None when it is not, or cannot
+        be read: the reader decodes that row instead, and the decoder says what is wrong. A
+        rebuild gives the report decisions so (`projections.rebuild_fold`)."""
+        try:
+            state = self.stored_state(notification)
+            current = getattr(resolve_topic(notification.topic), "class_version", 1)
+        # Unreadable: decoded instead, the mapper raises its own error for it.
+        except Exception:
+            return None
+        return None if state.get("class_version", 1) < current else state
 
     def end(self) -> int:
         """The last position (0 while the log is empty)."""

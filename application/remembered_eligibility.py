@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +99,11 @@ class RememberedEligibility:
 
     event_types: tuple[type[Any], ...] = ()
     starts_from: tuple[type[Any], ...] = ()
+    stored_types: tuple[type[Any], ...] = ()
+
+    def take_stored(self, event_type: type[Any], state: Mapping[str, Any]) -> bool:
+        """Never called: it reads no event."""
+        raise NotImplementedError
 
     def start(self, aggregate_id: str, state: Any) -> None:
         """Never called: it starts from no state."""

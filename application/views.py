@@ -49,6 +49,7 @@ class Views:
                 read=lambda start, limit: ledger.notifications.read_rows(start, limit, stop=stop),
                 decode=ledger.notifications.decode,
                 by_aggregate=LogByAggregate(ledger, stop),
+                stored=ledger.notifications.current_state,
             )
         except BaseException:
             self.database.close()

@@ -39,6 +39,8 @@ class EligibilityProjection:
 
     event_types: tuple[type[LedgerEvent], ...] = (PatientEvent, ParticipantEvent)
     starts_from: tuple[type[Any], ...] = (PatientState,)
+    stored_types: tuple[type[LedgerEvent], ...] = ()
+    """Folds decoded events only."""
 
     def __init__(self, kept: int = KEPT, sealer: RowSealer | None = None) -> None:
         self.kept = kept
@@ -72,6 +74,10 @@ class EligibilityProjection:
         self._participants.clear()
         self._pending_patients.clear()
         self._pending_participants.clear()
+
+    def take_stored(self, event_type: type[LedgerEvent], state: Mapping[str, Any]) -> bool:
+        """Never called: it takes no stored data."""
+        raise NotImplementedError
 
     def start(self, aggregate_id: str, state: Any) -> None:
         """A patient's row as `state` (a snapshot's), before the events after its version."""

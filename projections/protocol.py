@@ -3,7 +3,7 @@ aggregate at a time (implemented by `application.rebuild_rows.LogByAggregate`)."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,6 +53,17 @@ class Projection(Protocol):
     starts_from: tuple[type[Any], ...]
     """The states a rebuild may start an aggregate's row from (then only the events after the
     state's version are processed); empty: it is given every event it reads."""
+
+    stored_types: tuple[type[LedgerEvent], ...]
+    """Of `event_types`, those a rebuild may give it as their stored JSON data (`take_stored`)
+    instead of decoded, for the rows before an aggregate's start state (which only the
+    projections that start from no state are given); empty: every event decoded."""
+
+    def take_stored(self, event_type: type[LedgerEvent], state: Mapping[str, Any]) -> bool:
+        """Apply one event of `event_type` (one of `stored_types`) from its stored state: JSON
+        data at the class's current version, not validated, given in any order with the other
+        events. False when it cannot: the row is then decoded and given to `process_batch`."""
+        ...
 
     def start(self, aggregate_id: str, state: Any) -> None:
         """Take `state` (one of `starts_from`) as the aggregate's row before its next events."""

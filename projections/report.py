@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.base import LedgerEvent
 from domain.calendar import day_of
 from domain.decision_events import AuthorizationDenied, AuthorizationIssued
+from domain.values import RiskCategory
 from projections.view import Cursor
 
 ANY_RULE = ""
@@ -22,6 +24,9 @@ class ReportProjection:
     event_types: tuple[type[LedgerEvent], ...] = (AuthorizationIssued, AuthorizationDenied)
     starts_from: tuple[type[Any], ...] = ()
     """Counts every decision: given them all, never a state."""
+    stored_types: tuple[type[LedgerEvent], ...] = (AuthorizationIssued, AuthorizationDenied)
+    """A decision counts from three members of its stored data (issue 13: a rebuild reads
+    every decision, most of them before the patient's snapshot, which eligibility skips)."""
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
@@ -62,6 +67,29 @@ class ReportProjection:
             counts[(month, category, "denied", ANY_RULE)] += 1
             for reason in event.reasons:
                 counts[(month, category, "denied", reason.rule)] += 1
+
+    def take_stored(self, event_type: type[LedgerEvent], state: Mapping[str, Any]) -> bool:
+        """Count one decision from its stored data, as `process_batch` counts the event:
+        `occurred_at` (an ISO instant with its offset), `risk_category` and, of a denial, each
+        reason's `rule`. False when one of them is not as the event's model writes it."""
+        try:
+            occurred_at = datetime.fromisoformat(state["occurred_at"])
+            category = RiskCategory(state["risk_category"]).value
+            issued = issubclass(event_type, AuthorizationIssued)
+            rules = [] if issued else [reason["rule"] for reason in state["reasons"]]
+        except (KeyError, TypeError, ValueError):
+            return False
+        if occurred_at.tzinfo is None or not all(type(rule) is str for rule in rules):
+            return False
+        month = day_of(occurred_at, self.tz).strftime("%Y-%m")
+        counts = self._counts
+        if issued:
+            counts[(month, category, "issued", ANY_RULE)] += 1
+            return True
+        counts[(month, category, "denied", ANY_RULE)] += 1
+        for rule in rules:
+            counts[(month, category, "denied", rule)] += 1
+        return True
 
     def flush(self, cursor: Cursor) -> None:
         """One write per counter counted since the last flush."""
