@@ -201,6 +201,10 @@ def event_store_env(database_url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": url.password,
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_CONNECT_TIMEOUT": str(url.connect_timeout),
+        # One round trip an append: the insert as one function call that locks the table
+        # (infra/postgres_recorder.py).
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        "APPLICATION_RECORDER_TOPIC": "infra.postgres_recorder:LockingInsertRecorder",
     }
 
 
