@@ -255,7 +255,8 @@ class Ledger(Application[UUID]):
                     "was recorded. Retry the command."
                 )
                 raise Conflict(msg) from None
-            self.states.committed(unit.pending, _projector_of_first, self._in_command.position)
+            began_at = getattr(self._in_command, "position", None)
+            self.states.committed(unit.pending, _projector_of_first, began_at)
             self.take_due_snapshots(unit.pending)
         self.last_recorded_at = max(self.last_recorded_at or unit.now, unit.now)
 
