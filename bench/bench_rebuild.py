@@ -73,20 +73,25 @@ def raw_scan(path: str) -> tuple[int, float]:
 def child(what: str, url: str) -> None:
     """In a fresh process: run one rebuild or one verify and print its figures as JSON."""
     from application.views import Views
+    from audit.digest import log_end
     from audit.verify import verify
+    from audit.verify_parts import parts_for
 
+    what, _, forced = what.partition(":")
     ledger = event_clock_ledger(url)
+    parts = 1
     began = time.perf_counter()
     if what == "rebuild":
         with Views(ledger) as views:
             count = views.runner.rebuild()
     else:
-        report = verify(ledger, parts=None)
+        parts = int(forced) if forced else parts_for(ledger, log_end(ledger))
+        report = verify(ledger, parts=parts)
         assert report.ok, report.problems[:3]
         count = report.events_checked
     elapsed = time.perf_counter() - began
     ledger.close()
-    figures = {"events": count, "seconds": elapsed, "peak_rss_mib": peak_rss_mib()}
+    figures = {"events": count, "seconds": elapsed, "peak_rss_mib": peak_rss_mib(), "parts": parts}
     print(orjson.dumps(figures).decode())
 
 
@@ -108,6 +113,11 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("WHAT", "URL"), help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=1, help="best ratio of this many runs")
     parser.add_argument(
+        "--verify-parts",
+        type=int,
+        help="verify in this many parts (default: as many as `rems verify` would choose)",
+    )
+    parser.add_argument(
         "--store",
         help="an existing SQLite file to measure instead (its views are rebuilt in place)",
     )
@@ -115,17 +125,20 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
+    verify = "verify" if args.verify_parts is None else f"verify:{args.verify_parts}"
     if args.store:
-        report(f"sqlite:///{args.store}", None, None, args.rounds)
+        report(f"sqlite:///{args.store}", None, None, args.rounds, verify)
         return
     with scratch_folder() as name:
         folder = Path(name)
         for patients in args.patients:
             with scratch_store("sqlite", folder, None) as url:
-                report(url, fill(url, patients, folder), patients, args.rounds)
+                report(url, fill(url, patients, folder), patients, args.rounds, verify)
 
 
-def report(url: str, events: int | None, patients: int | None, rounds: int = 1) -> None:
+def report(
+    url: str, events: int | None, patients: int | None, rounds: int = 1, verify: str = "verify"
+) -> None:
     """The scan rate of one store, then rebuild's and verify's rates, ratios and RSS. The
     scan is timed just before and just after each child, and each child's ratio is to the
     mean of those two (the machine's load moves both alike); the best of `rounds`."""
@@ -133,7 +146,7 @@ def report(url: str, events: int | None, patients: int | None, rounds: int = 1) 
     rows, seconds = raw_scan(path)
     of = f"{events} events ({patients} patients)" if patients else f"{rows} rows"
     print(f"{of}: raw sqlite3 scan {rows / seconds:,.0f} rows/s")
-    for what in ("rebuild", "verify"):
+    for what in ("rebuild", verify):
         best: tuple[float, float, dict[str, float]] | None = None
         for _ in range(rounds):
             before = _scan_rate(path)
@@ -144,9 +157,10 @@ def report(url: str, events: int | None, patients: int | None, rounds: int = 1) 
                 best = (rate / scan, rate, figures)
         assert best is not None
         ratio, rate, figures = best
+        parts = f"  ({figures['parts']:.0f} parts)" if what.startswith("verify") else ""
         print(
-            f"  {what:8} {rate:9,.0f} events/s  ratio {ratio:.3f}  "
-            f"peak RSS {figures['peak_rss_mib']:.0f} MiB"
+            f"  {what.partition(':')[0]:8} {rate:9,.0f} events/s  ratio {ratio:.3f}  "
+            f"peak RSS {figures['peak_rss_mib']:.0f} MiB{parts}"
         )
 
 
