@@ -17,7 +17,6 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.sql import SQL, Identifier
 
 
-
 class LockingInsertRecorder(PostgresApplicationRecorder):
     """eventsourcing's application recorder whose insert function locks the table first."""
 
