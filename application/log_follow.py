@@ -8,14 +8,13 @@ committed before the next), so "every row after P" read at any moment is every c
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from application.aggregate_rows import postgres_recorder
+from application.aggregate_rows import events_table, postgres_recorder
 
 MOST_FOLLOWED = 4096
 """Rows read per follow; beyond that the cache trusts none of its states (a process that was
@@ -42,12 +41,12 @@ def changes_since(recorder: Any, position: int | None) -> Changes:
     rows = _rows_after(recorder, position, most + 1)
     if len(rows) > most:
         return Changes(end=recorder.max_notification_id() or 0, versions=None)
-    versions: dict[UUID, int] | None = {}
+    versions: dict[UUID, int] = {}
     for _, originator_id, version in rows:
         uid = _uuid(originator_id)
-        if uid is None or type(version) is not int or versions is None:
-            versions = None  # a row no reader can convert (a tampered store): trust nothing
-            continue
+        if uid is None or type(version) is not int:
+            # A row no reader can convert (a tampered store): trust nothing.
+            return Changes(end=rows[-1][0], versions=None)
         versions[uid] = max(version, versions.get(uid, version))
     return Changes(end=rows[-1][0] if rows else position, versions=versions)
 
@@ -71,18 +70,23 @@ def _rows_after(recorder: Any, position: int, limit: int) -> list[tuple[Any, ...
             cursor.execute(statement, (position, limit))
             return [tuple(row) for row in cursor.fetchall()]
     postgres = postgres_recorder(recorder)
+    key = (postgres.datastore.schema, postgres.events_table_name)
+    query = _POSTGRES_STATEMENTS.get(key)
+    if query is None:
+        from psycopg.sql import SQL
+
+        query = _POSTGRES_STATEMENTS[key] = (
+            SQL(
+                "SELECT notification_id, originator_id, originator_version FROM {} "
+                "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            )
+            .format(events_table(postgres))
+            .as_bytes(None)
+        )
     with postgres.datastore.get_connection() as connection:
-        query = _postgres_statement(postgres.datastore.schema, postgres.events_table_name)
         found = connection.execute(query, (position, limit), prepare=True).fetchall()
     return [tuple(row.values()) for row in found]
 
 
-@functools.cache
-def _postgres_statement(schema: str, table: str) -> bytes:
-    from psycopg.sql import SQL, Identifier
-
-    query = SQL(
-        "SELECT notification_id, originator_id, originator_version FROM {}.{} "
-        "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-    ).format(Identifier(schema), Identifier(table))
-    return query.as_bytes(None)
+_POSTGRES_STATEMENTS: dict[tuple[str, str], bytes] = {}
+"""The follow's statement for each (schema, table), composed once."""

@@ -78,7 +78,7 @@ class StateCache:
             self._entries.move_to_end(uid)
             if read_after is not None and read_after == self.position:
                 self._current.add(uid)
-            elif read_after is not None or entry is None:
+            elif read_after is not None:
                 self._current.discard(uid)
             while len(self._entries) > self.maxsize:
                 dropped, _ = self._entries.popitem(last=False)
