@@ -55,18 +55,12 @@ class ReportProjection:
 
     def process_batch(self, events: Sequence[LedgerEvent], cursor: Cursor) -> None:
         """Count the batch's authorization decisions (`flush` writes them)."""
-        counts = self._counts
         for event in events:
-            if not isinstance(event, AuthorizationIssued | AuthorizationDenied):
-                continue
-            month = day_of(event.occurred_at, self.tz).strftime("%Y-%m")
-            category = event.risk_category.value
             if isinstance(event, AuthorizationIssued):
-                counts[(month, category, "issued", ANY_RULE)] += 1
-                continue
-            counts[(month, category, "denied", ANY_RULE)] += 1
-            for reason in event.reasons:
-                counts[(month, category, "denied", reason.rule)] += 1
+                self._count(event.occurred_at, event.risk_category.value, None)
+            elif isinstance(event, AuthorizationDenied):
+                rules = [reason.rule for reason in event.reasons]
+                self._count(event.occurred_at, event.risk_category.value, rules)
 
     def take_stored(self, event_type: type[LedgerEvent], state: Mapping[str, Any]) -> bool:
         """Count one decision from its stored data, as `process_batch` counts the event:
@@ -81,15 +75,20 @@ class ReportProjection:
             return False
         if occurred_at.tzinfo is None or not all(type(rule) is str for rule in rules):
             return False
+        self._count(occurred_at, category, None if issued else rules)
+        return True
+
+    def _count(self, occurred_at: datetime, category: str, rules: list[str] | None) -> None:
+        """One decision: an issue (`rules` None), or a denial once with rule '' and once
+        under each unmet rule."""
         month = day_of(occurred_at, self.tz).strftime("%Y-%m")
         counts = self._counts
-        if issued:
+        if rules is None:
             counts[(month, category, "issued", ANY_RULE)] += 1
-            return True
+            return
         counts[(month, category, "denied", ANY_RULE)] += 1
         for rule in rules:
             counts[(month, category, "denied", rule)] += 1
-        return True
 
     def flush(self, cursor: Cursor) -> None:
         """One write per counter counted since the last flush."""
