@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import itertools
 import os
 import random
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +128,8 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     conflicts: int = 0
     failures: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+    """The error codes other than `conflict`, and how often each came."""
     broken: int = 0
     """Requests that got no JSON answer (a dropped connection, a timeout, a 500 page)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -133,13 +137,16 @@ class Tally:
     def add(self, seconds: float, body: dict[str, object]) -> None:
         """One answered request."""
         error = body.get("error")
-        code = error.get("code") if isinstance(error, dict) else None
+        if not isinstance(error, dict):
+            error = {}
+        code = error.get("code")
         with self.lock:
             self.latencies.append(seconds)
             if code == "conflict":
                 self.conflicts += 1
             elif code is not None:
                 self.failures += 1
+                self.codes[_answer_kind(code, error)] += 1
 
     def post(
         self, client: Connection, path: str, body: dict[str, object], headers: dict[str, str]
@@ -241,6 +248,52 @@ def step(
     return tally, time.perf_counter() - began
 
 
+RISING = 1.05
+"""A step whose throughput is under this many times the step before's has stopped rising."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One step's figures."""
+
+    processes: int
+    clients: int
+    throughput: float
+    p99_ms: float
+
+    def __str__(self) -> str:
+        goal = "met" if self.p99_ms < 10 else "not met"
+        return (
+            f"{self.processes} processes, {self.clients} clients: {self.throughput:.0f} req/s, "
+            f"p99 {self.p99_ms:.1f} ms (goal < 10 ms: {goal})"
+        )
+
+
+def knee(steps: list[Measured]) -> Measured:
+    """The step where throughput stops rising (issue 13's goal 3): the last before a step that
+    adds less than `RISING`, or the last step."""
+    for here, after in itertools.pairwise(steps):
+        if after.throughput < here.throughput * RISING:
+            return here
+    return steps[-1]
+
+
+def _answer_kind(code: object, error: dict[str, object]) -> str:
+    """An error's code, with the rules a denial names (`denied A4`: a newer authorization of the
+    same patient, by another client, voided the one being confirmed)."""
+    reasons = error.get("reasons")
+    rules = sorted(
+        {str(r["rule"]) for r in reasons if isinstance(r, dict) and "rule" in r}
+        if isinstance(reasons, list)
+        else set()
+    )
+    return " ".join([str(code), *rules])
+
+
+def _codes(codes: Counter[str]) -> str:
+    return ", ".join(f"{code} {count}" for code, count in codes.most_common())
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The value at that fraction of the sorted values."""
     ordered = sorted(values)
@@ -259,7 +312,9 @@ def main() -> None:
         assert url is not None
         tokens = seed(url, args.patients)
         print(f"{'procs':>5} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} conflicts")
+        knees: list[Measured] = []
         for count in args.processes:
+            measured: list[Measured] = []
             with servers(url, count) as bases:
                 step(bases, tokens, args.patients, 2, 1.0)  # warm the processes up
                 for concurrency in args.concurrency:
@@ -268,14 +323,22 @@ def main() -> None:
                     if not done:
                         print(f"{count:>5} {concurrency:>7}  no answer ({tally.broken} broken)")
                         continue
+                    p99 = percentile(tally.latencies, 0.99) * 1000
+                    measured.append(Measured(count, concurrency, done / elapsed, p99))
                     print(
                         f"{count:>5} {concurrency:>7} {done / elapsed:>8.0f} "
                         f"{percentile(tally.latencies, 0.5) * 1000:>8.1f} "
-                        f"{percentile(tally.latencies, 0.99) * 1000:>8.1f} "
+                        f"{p99:>8.1f} "
                         f"{tally.conflicts / done:>8.1%}"
-                        + (f"  ({tally.failures} denied or other errors)" if tally.failures else "")
+                        + (f"  (other answers: {_codes(tally.codes)})" if tally.failures else "")
                         + (f"  ({tally.broken} without an answer)" if tally.broken else "")
                     )
+            if measured:
+                knees.append(knee(measured))
+        for at in knees:
+            print(f"knee at {at}")
+        if knees:
+            print(f"peak: {max(knees, key=lambda m: m.throughput)}")
 
 
 if __name__ == "__main__":
