@@ -83,16 +83,27 @@ def seed(url: str, patients: int) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def servers(url: str, count: int) -> Iterator[list[str]]:
-    """`count` `rems serve` processes on free loopback ports; their base URLs once healthy."""
+def servers(url: str, count: int, one_port: bool = False) -> Iterator[list[str]]:
+    """`count` `rems serve` processes on free loopback ports, or one `rems serve --workers
+    count` (`one_port`: the kernel hands each new connection to one of them); their base URLs
+    once healthy."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMS_")}
     env["REMS_DATABASE_URL"] = url
     started: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
-        for _ in range(count):
+        for _ in range(1 if one_port else count):
             port = free_port()
+            workers = ["--workers", str(count)] if one_port else []
             process = subprocess.Popen(
-                [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "entrypoints.cli.main",
+                    "serve",
+                    "--port",
+                    str(port),
+                    *workers,
+                ],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -307,6 +318,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--processes", type=int, nargs="+", default=list(PROCESSES))
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    parser.add_argument(
+        "--one-port",
+        action="store_true",
+        help="run the processes as one `rems serve --workers N` (default: N servers on N ports, "
+        "each client's requests spread over them in turn)",
+    )
     args = parser.parse_args()
     with postgres_server(True) as url:
         assert url is not None
@@ -315,7 +332,7 @@ def main() -> None:
         knees: list[Measured] = []
         for count in args.processes:
             measured: list[Measured] = []
-            with servers(url, count) as bases:
+            with servers(url, count, args.one_port) as bases:
                 step(bases, tokens, args.patients, 2, 1.0)  # warm the processes up
                 for concurrency in args.concurrency:
                     tally, elapsed = step(bases, tokens, args.patients, concurrency, args.seconds)

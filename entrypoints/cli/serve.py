@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
+import os
 import sys
 from typing import Any
 
 from application.ledger import Ledger
 from entrypoints.cli.printing import print_json
 from entrypoints.http.tokens import Role, TokenStore
-from infra.settings import ClockMode
+from infra.settings import ClockMode, SqliteUrl, parse_database_url
 
 EVENT_CLOCK_REFUSED = (
     "rems serve: refusing to start under REMS_CLOCK=event. With the event clock each command's "
@@ -21,22 +21,58 @@ EVENT_CLOCK_REFUSED = (
 )
 
 
+MOST_WORKERS = 64
+
+WORKERS_IN_MEMORY_REFUSED = (
+    "rems serve: --workers needs a store every worker opens: an in-memory SQLite store "
+    "(sqlite:///:memory:) would be a different, empty ledger in each. Use a file or PostgreSQL."
+)
+
+
 def _cmd_serve(args: argparse.Namespace, ledger: Ledger) -> int:
     import uvicorn
 
     from entrypoints.http.app import create_app
+    from entrypoints.http.worker import LOG_FORMAT, started
 
     if ledger.settings.clock is ClockMode.EVENT and not args.allow_event_clock:
         print(EVENT_CLOCK_REFUSED, file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    url = parse_database_url(ledger.settings.database_url)
+    if args.workers > 1 and isinstance(url, SqliteUrl) and url.path == ":memory:":
+        print(WORKERS_IN_MEMORY_REFUSED, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # Built here in every case: the store's tables and functions and the read models' tables
+    # exist before any worker starts. On PostgreSQL two sessions running `CREATE ... IF NOT
+    # EXISTS` or `CREATE OR REPLACE FUNCTION` at once can fail on its catalogs.
     app = create_app(ledger=ledger)
-    # What start-up built (modules, models, the rule set: most of the heap) is never garbage;
-    # frozen, a full collection does not walk it, which took ~0.1-0.3 s mid-request.
-    gc.collect()
-    gc.freeze()
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
+    served = {"host": args.host, "port": args.port, "access_log": False, "log_level": "info"}
+    if args.workers == 1:
+        uvicorn.run(started(app), **served)
+        return 0
+    app.state.api.close()
+    # The workers are spawned with this environment: they find the tables made above.
+    os.environ["CREATE_TABLE"] = "no"
+    uvicorn.run(
+        "entrypoints.http.worker:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        **served,
+    )
     return 0
+
+
+def _workers(text: str) -> int:
+    """`--workers`: a whole number from 1 to MOST_WORKERS."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MOST_WORKERS:
+        msg = f"--workers: {text!r} is not a whole number from 1 to {MOST_WORKERS}"
+        raise argparse.ArgumentTypeError(msg)
+    return count
 
 
 def _cmd_tokens(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -70,6 +106,13 @@ def add_api_commands(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run the HTTP API and web pages on 127.0.0.1")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes sharing the port, each with its own connections to the store "
+        "(default 1)",
+    )
     serve.add_argument(
         "--allow-event-clock",
         action="store_true",

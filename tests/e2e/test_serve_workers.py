@@ -1,0 +1,137 @@
+"""`rems serve --workers N` as an operator runs it (issue 13, goal 3): N server processes on one
+port, each with its own connections to the store, reached over real HTTP; on a SQLite file and
+on a fresh PostgreSQL database (whose tables and functions the parent makes before any worker
+starts, so the workers find them made)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api_client import frp_form
+from tests.e2e.test_api_serve import (
+    Server,
+    create_token,
+    free_port,
+    rems,
+    rems_env,
+    stop_serving,
+    wait_until_serving,
+)
+
+WORKERS = 2
+
+
+def serve(url: str, cwd: Path, *args: str) -> Iterator[Server]:
+    """`rems serve --port P ARGS` on the store, with a compliance and a prescriber token made by
+    the CLI; stopped with SIGTERM if the test did not stop it."""
+    tokens = {
+        "compliance": create_token(url, cwd, "compliance", "S1")["token"],
+        "prescriber": create_token(url, cwd, "prescriber", "DR1")["token"],
+    }
+    port = free_port()
+    out, err = cwd / "serve.out", cwd / "serve.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(port), *args],
+            stdout=stdout,
+            stderr=stderr,
+            env=rems_env(url),
+            cwd=cwd,
+        )
+    running = Server(f"http://127.0.0.1:{port}", process, out, err, tokens)
+    try:
+        wait_until_serving(running.base, process, running.output, 60)
+        yield running
+    finally:
+        stop_serving(process)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """`rems serve --workers 2` on an empty SQLite file or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'rems.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    yield from serve(url, tmp_path, "--workers", str(WORKERS))
+
+
+def started_workers(server: Server) -> set[str]:
+    """The process IDs of the workers that finished starting (uvicorn prints each)."""
+    lines = server.output().splitlines()
+    pids = set()
+    for index, line in enumerate(lines):
+        found = re.search(r"Started server process \[(\d+)\]", line)
+        if found and any("Application startup complete" in later for later in lines[index:]):
+            pids.add(found.group(1))
+    return pids
+
+
+def test_every_worker_starts_and_commands_over_fresh_connections_build_one_ledger(
+    workers: Server,
+) -> None:
+    """Both workers start on a store none of them created; commands sent each over a new
+    connection (so either worker may take it) build one ledger: DR1 registered, certified,
+    then 6 patients enrolled under it, each read back; every worker stops on SIGTERM."""
+    deadline = time.monotonic() + 60
+    while len(started_workers(workers)) < WORKERS:  # /healthz answers once the first is up
+        assert time.monotonic() < deadline, workers.output()
+        time.sleep(0.1)
+    compliance, prescriber = workers.headers("compliance"), workers.headers("prescriber")
+
+    def post(command: str, body: dict[str, object], headers: dict[str, str]) -> httpx.Response:
+        with httpx.Client(base_url=workers.base, timeout=30) as client:  # a new connection
+            return client.post(f"/v1/commands/{command}", json=body, headers=headers)
+
+    registered = post(
+        "register_prescriber",
+        {"prescriber_id": "DR1", "name": "Dr One", "address": "1 Way", "fax": "555"},
+        compliance,
+    )
+    assert registered.status_code == 200, registered.text
+    certified = post("certify_prescriber", {"prescriber_id": "DR1"}, compliance)
+    assert certified.json()["ok"] is True, certified.text
+    patients = [f"PAT{n}" for n in range(1, 7)]
+    for patient in patients:
+        enrolled = post("enroll_patient", frp_form(patient), prescriber)
+        assert enrolled.status_code == 200, enrolled.text
+    for patient in patients:
+        with httpx.Client(base_url=workers.base, timeout=30) as client:
+            history = client.get(f"/v1/patients/{patient}/history", headers=prescriber)
+        assert [e["type"] for e in history.json()["events"]] == ["PatientEnrolled"]
+    again = post("enroll_patient", frp_form("PAT1"), prescriber)
+    assert again.json()["error"]["code"] != "conflict", again.text
+    assert again.json()["ok"] is False
+    workers.process.send_signal(signal.SIGTERM)
+    assert workers.process.wait(timeout=30) in (0, -signal.SIGTERM), workers.output()
+    assert workers.output().count("Application shutdown complete") == WORKERS
+    assert "Traceback" not in workers.output()
+
+
+def test_workers_refuse_an_in_memory_store(tmp_path: Path) -> None:
+    """An in-memory store would be a different, empty ledger in each worker: refused (exit 2,
+    saying why) before anything listens."""
+    done = rems("sqlite:///:memory:", tmp_path, "serve", "--workers", "2", "--port", "1")
+    assert done.returncode == 2
+    assert "--workers" in done.stderr
+    assert ":memory:" in done.stderr
+
+
+@pytest.mark.parametrize("count", ["0", "65", "two", "-1"])
+def test_a_worker_count_out_of_bounds_is_refused_naming_the_option(
+    tmp_path: Path, count: str
+) -> None:
+    """`--workers` takes a whole number from 1 to 64; anything else exits 2 naming it."""
+    done = rems(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, "serve", "--workers", count)
+    assert done.returncode == 2
+    assert "--workers" in done.stderr
+    assert "1 to 64" in done.stderr
