@@ -5,6 +5,7 @@ starts, so the workers find them made)."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -135,3 +136,28 @@ def test_a_worker_count_out_of_bounds_is_refused_naming_the_option(
     assert done.returncode == 2
     assert "--workers" in done.stderr
     assert "1 to 64" in done.stderr
+
+
+def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(tmp_path: Path) -> None:
+    """A worker killed outright (SIGKILL: no shutdown of its own) is replaced by a new one; the
+    port answers throughout and the command sent after it applies."""
+    for server in serve(f"sqlite:///{tmp_path / 'rems.db'}", tmp_path, "--workers", "2"):
+        deadline = time.monotonic() + 60
+        while len(started_workers(server)) < WORKERS:
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.1)
+        first = started_workers(server)
+        victim = int(sorted(first)[0])
+        os.kill(victim, signal.SIGKILL)
+        while not (started_workers(server) - first):
+            assert time.monotonic() < deadline, server.output()
+            assert httpx.get(f"{server.base}/healthz", timeout=10).status_code == 200
+            time.sleep(0.1)
+        with httpx.Client(base_url=server.base, timeout=30) as client:
+            registered = client.post(
+                "/v1/commands/register_prescriber",
+                json={"prescriber_id": "DR1", "name": "Dr One", "address": "1 Way", "fax": "555"},
+                headers=server.headers("compliance"),
+            )
+        assert registered.json() == {"ok": True, "prescriber_id": "DR1"}, registered.text
+        assert server.process.poll() is None
