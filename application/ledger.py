@@ -54,6 +54,7 @@ from domain.registry import (
     project_receipt,
 )
 from domain.rules.context import DecisionTime
+from infra.schema_lock import making_schema
 from infra.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ class Ledger(Application[UUID]):
         clock: Callable[[], datetime] = system_now,
     ) -> None:
         self.settings = settings or Settings.from_env()
-        super().__init__(env=self.settings.event_store_env())
+        with making_schema(self.settings.database_url):
+            super().__init__(env=self.settings.event_store_env())
         self.notifications = NotificationLog(self.recorder, self.mapper)
         """The one reader of the notification log (positions and decoded events)."""
         self._clock = clock
