@@ -8,7 +8,10 @@ one database (a relay and `rems serve`, N servers) could stop with exit 3. Measu
 lock: 6 processes opening one database at once, 5 times, 1 of the 30 failed so.
 
 `making_schema` holds a session advisory lock of the database on a connection of its own for
-the block; SQLite needs none (its DDL takes the file's write lock).
+the block: around opening the event store (`Ledger`) and the API's tables of read models,
+tokens and web sessions (`create_app`). SQLite needs none (its DDL takes the file's write
+lock). Left as they were: the consumers' own tables (the projection runner already tries its
+`CREATE TABLE` three times for the same race).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from entrypoints.interop.limits import body_limit, too_large_response
 from entrypoints.web import routes as web_routes
 from entrypoints.web.layout import message_page
 from entrypoints.web.signin import WebState
+from infra.schema_lock import making_schema
 from infra.settings import Settings
 
 __all__ = ["MAX_BODY_BYTES", "ApiState", "create_app"]
@@ -67,9 +68,13 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         description="Commands and queries of the REMS compliance ledger. Authenticate with "
         "`Authorization: Bearer <token>` (`rems tokens create --role R --subject ID`).",
     )
-    app.state.api = ApiState(ledger or Ledger(settings or Settings.from_env()))
-    app.state.web = WebState(app.state.api)
-    interop_routes.interop_state(app)
+    settings = ledger.settings if ledger else settings or Settings.from_env()
+    # The read models', tokens' and sessions' tables are made on a first start: one process at
+    # a time (`infra/schema_lock.py`).
+    with making_schema(settings.database_url):
+        app.state.api = ApiState(ledger or Ledger(settings))
+        app.state.web = WebState(app.state.api)
+        interop_routes.interop_state(app)
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:
