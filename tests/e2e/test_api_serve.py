@@ -216,30 +216,35 @@ class Server:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-@pytest.fixture
-def server(store: Store) -> Iterator[Server]:
-    """`rems serve --port P` on the store (system clock), with a compliance token and DR1's
-    prescriber token made by the CLI; stopped with SIGTERM (the test checks it stops)."""
+def serve(url: str, cwd: Path, *args: str) -> Iterator[Server]:
+    """`rems serve --port P ARGS` on the store (system clock), with a compliance token and
+    DR1's prescriber token made by the CLI; stopped with SIGTERM if the test did not stop it."""
     tokens = {
-        "compliance": create_token(store.url, store.cwd, "compliance", "S1")["token"],
-        "prescriber": create_token(store.url, store.cwd, "prescriber", "DR1")["token"],
+        "compliance": create_token(url, cwd, "compliance", "S1")["token"],
+        "prescriber": create_token(url, cwd, "prescriber", "DR1")["token"],
     }
     port = free_port()
-    out, err = store.cwd / "serve.out", store.cwd / "serve.err"
+    out, err = cwd / "serve.out", cwd / "serve.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(port)],
+            [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(port), *args],
             stdout=stdout,
             stderr=stderr,
-            env=rems_env(store.url),
-            cwd=store.cwd,
+            env=rems_env(url),
+            cwd=cwd,
         )
     running = Server(f"http://127.0.0.1:{port}", process, out, err, tokens)
     try:
-        wait_until_serving(running.base, process, running.output, 30)
+        wait_until_serving(running.base, process, running.output, 60)
         yield running
     finally:
         stop_serving(process)
+
+
+@pytest.fixture
+def server(store: Store) -> Iterator[Server]:
+    """`rems serve --port P` on the store (the test checks it stops on SIGTERM)."""
+    yield from serve(store.url, store.cwd)
 
 
 def test_serve_answers_healthz_and_commands_over_http(server: Server) -> None:

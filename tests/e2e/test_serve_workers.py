@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,42 +16,9 @@ import httpx
 import pytest
 
 from tests.api_client import frp_form
-from tests.e2e.test_api_serve import (
-    Server,
-    create_token,
-    free_port,
-    rems,
-    rems_env,
-    stop_serving,
-    wait_until_serving,
-)
+from tests.e2e.test_api_serve import Server, rems, serve
 
 WORKERS = 2
-
-
-def serve(url: str, cwd: Path, *args: str) -> Iterator[Server]:
-    """`rems serve --port P ARGS` on the store, with a compliance and a prescriber token made by
-    the CLI; stopped with SIGTERM if the test did not stop it."""
-    tokens = {
-        "compliance": create_token(url, cwd, "compliance", "S1")["token"],
-        "prescriber": create_token(url, cwd, "prescriber", "DR1")["token"],
-    }
-    port = free_port()
-    out, err = cwd / "serve.out", cwd / "serve.err"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(port), *args],
-            stdout=stdout,
-            stderr=stderr,
-            env=rems_env(url),
-            cwd=cwd,
-        )
-    running = Server(f"http://127.0.0.1:{port}", process, out, err, tokens)
-    try:
-        wait_until_serving(running.base, process, running.output, 60)
-        yield running
-    finally:
-        stop_serving(process)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
