@@ -37,9 +37,15 @@ def making_schema(database_url: str) -> Iterator[None]:
         yield
         return
     import psycopg  # only PostgreSQL deployments pay for the driver's import
+    from eventsourcing.persistence import OperationalError
 
+    try:
+        connection = psycopg.connect(**url.connect_arguments(), autocommit=True)
+    except psycopg.OperationalError as error:
+        # As the event store reports an unreachable server (`rems` exits 3 on it).
+        raise OperationalError(error) from error
     # Closing the connection releases the lock too, whatever the block raised.
-    with psycopg.connect(**url.connect_arguments(), autocommit=True) as connection:
+    with connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
         _held.locked = True
         try:
