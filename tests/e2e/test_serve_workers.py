@@ -42,16 +42,23 @@ def started_workers(server: Server) -> set[str]:
     return pids
 
 
+def wait_for_workers(server: Server) -> set[str]:
+    """The started workers' process IDs, once all `WORKERS` have started (/healthz answers once
+    the first is up)."""
+    deadline = time.monotonic() + 60
+    while len(started := started_workers(server)) < WORKERS:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.1)
+    return started
+
+
 def test_every_worker_starts_and_commands_over_fresh_connections_build_one_ledger(
     workers: Server,
 ) -> None:
     """Both workers start on a store none of them created; commands sent each over a new
     connection (so either worker may take it) build one ledger: DR1 registered, certified,
     then 6 patients enrolled under it, each read back; every worker stops on SIGTERM."""
-    deadline = time.monotonic() + 60
-    while len(started_workers(workers)) < WORKERS:  # /healthz answers once the first is up
-        assert time.monotonic() < deadline, workers.output()
-        time.sleep(0.1)
+    wait_for_workers(workers)
     compliance, prescriber = workers.headers("compliance"), workers.headers("prescriber")
 
     def post(command: str, body: dict[str, object], headers: dict[str, str]) -> httpx.Response:
@@ -108,10 +115,7 @@ def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(tmp_path: Path
     port answers throughout and the command sent after it applies."""
     for server in serve(f"sqlite:///{tmp_path / 'rems.db'}", tmp_path, "--workers", "2"):
         deadline = time.monotonic() + 60
-        while len(started_workers(server)) < WORKERS:
-            assert time.monotonic() < deadline, server.output()
-            time.sleep(0.1)
-        first = started_workers(server)
+        first = wait_for_workers(server)
         victim = int(sorted(first)[0])
         os.kill(victim, signal.SIGKILL)
         while not (started_workers(server) - first):
